@@ -1,0 +1,105 @@
+# Shared helpers for guest scenarios (sourced by /init before the scenario; busybox sh).
+# Scenarios only record raw facts as files under /results/facts/; the host turns them into JSON.
+# Not a scenario itself: scripts/vm-run skips lib.sh.
+
+AGENT=${SCX_AGENT_BIN:-/usr/bin/scx_oracle}
+SCX_SYS=/sys/kernel/sched_ext
+NPROC=$(nproc)
+mkdir -p /results/facts
+
+# fact KEY VALUE...: one fact per file, so values may hold any text.
+fact() { k=$1; shift; echo "$*" >"/results/facts/$k"; }
+
+now() { read -r t _ </proc/uptime; echo "$t"; }
+
+# Seconds (2 decimals) between two uptimes.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+scx_state() { cat "$SCX_SYS/state" 2>/dev/null || echo missing; }
+
+record_env() {
+  fact uname "$(uname -a)"
+  fact kernel_release "$(uname -r)"
+  fact nproc "$NPROC"
+  if [ -d "$SCX_SYS" ]; then fact sched_ext_present yes; else fact sched_ext_present no; fi
+  fact state_before "$(scx_state)"
+  [ -e /sys/kernel/btf/vmlinux ] && fact btf_present yes || fact btf_present no
+}
+
+# wait_state WANT SECS: poll until the sched_ext state is WANT; prints the seconds it took.
+# Returns 1 (still printing the time waited) if it never got there.
+wait_state() {
+  want=$1; limit=$2; t0=$(now)
+  while :; do
+    [ "$(scx_state)" = "$want" ] && { elapsed "$t0" "$(now)"; return 0; }
+    if awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { exit !(b - a >= l) }'; then
+      elapsed "$t0" "$(now)"; return 1
+    fi
+    usleep 100000
+  done
+}
+
+# start_agent [extra args]: start the agent in the background (AGENT_PID); its output goes to
+# /results/agent.log and is echoed on the console. Params: scx.policy, scx.stats.
+start_agent() {
+  fact agent_cmd "$AGENT run --policy ${SCX_POLICY:-fifo} --summary-json /results/agent.json" \
+    "--stats ${SCX_STATS:-1} $*"
+  : >/results/agent.log
+  "$AGENT" run --policy "${SCX_POLICY:-fifo}" --summary-json /results/agent.json \
+    --stats "${SCX_STATS:-1}" "$@" >/results/agent.log 2>&1 &
+  AGENT_PID=$!
+  tail -f /results/agent.log | sed 's/^/[agent] /' &
+  TAIL_PID=$!
+  fact agent_started "$(now)"
+}
+
+# wait_enabled: wait up to 10 s (scx.enable_timeout) for state "enabled"; records the state
+# seen and the ops name while the agent runs.
+wait_enabled() {
+  took=$(wait_state enabled "${SCX_ENABLE_TIMEOUT:-10}") && fact enable_s "$took"
+  fact state_while_running "$(scx_state)"
+  fact ops "$(cat "$SCX_SYS/root/ops" 2>/dev/null)"
+}
+
+agent_alive() { kill -0 "$AGENT_PID" 2>/dev/null; }
+
+# stop_agent: SIGINT, wait up to 15 s (then SIGKILL), record its exit code and the state after.
+stop_agent() {
+  if agent_alive; then
+    fact agent_alive_before_stop yes
+    kill -INT "$AGENT_PID"
+    i=0
+    while agent_alive && [ $i -lt 150 ]; do usleep 100000; i=$((i + 1)); done
+    if agent_alive; then
+      fact agent_stop_timeout yes
+      kill -KILL "$AGENT_PID"
+    fi
+  else
+    fact agent_alive_before_stop no
+  fi
+  wait "$AGENT_PID"
+  fact agent_exit_code $?
+  took=$(wait_state disabled 10)
+  fact disable_s "$took"
+  fact state_after "$(scx_state)"
+  stop_console_tail
+}
+
+stop_console_tail() {
+  [ -n "$TAIL_PID" ] && { sleep 0.2; kill "$TAIL_PID" 2>/dev/null; TAIL_PID=; }
+}
+
+# run_workload NAME CMD...: run CMD in the foreground; output to /results/NAME.log.
+run_workload() {
+  name=$1; shift
+  fact "${name}_cmd" "$*"
+  t0=$(now)
+  "$@" >"/results/$name.log" 2>&1
+  rc=$?
+  fact "${name}_exit_code" "$rc"
+  fact "${name}_s" "$(elapsed "$t0" "$(now)")"
+  return $rc
+}
+
+# Record the overall workload verdict the host copies to workload_exit_code (first non-zero).
+workload_done() { fact workload_exit_code "$1"; }

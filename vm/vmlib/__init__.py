@@ -1,0 +1,1 @@
+"""Host-side helpers of the scx_oracle QEMU test harness (stdlib only)."""

@@ -1,0 +1,177 @@
+"""Find the guest kernel: a user's bzImage, or Debian's 7.3 cloud kernel fetched into the cache.
+
+The Debian kernel is only downloaded and unpacked (apt-get download + dpkg-deb -x), never installed.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .paths import KERNEL_CACHE, HarnessError
+
+# linux-binary-* holds vmlinuz; linux-base-* holds its config (they share a version).
+SEARCH_RE = r"linux-binary-7\.3.*-cloud-amd64"
+NAME_RE = re.compile(r"^linux-binary-(7\.3\.[0-9.]+\+deb13-cloud-amd64)$")
+
+
+def log(msg):
+    print(f"fetch-kernel: {msg}", file=sys.stderr)
+
+
+def _version_key(flavour):
+    """'7.3.10+deb13-cloud-amd64' -> (7, 3, 10) so 7.3.10 sorts above 7.3.9."""
+    return tuple(int(x) for x in flavour.split("+")[0].split("."))
+
+
+def newest_flavour():
+    """Newest 7.3.x cloud kernel apt knows about, or None (e.g. apt lists missing)."""
+    try:
+        out = subprocess.run(["apt-cache", "search", "--names-only", SEARCH_RE],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        log(f"apt-cache search failed ({e}); falling back to the cache")
+        return None
+    names = [line.split(" - ")[0].strip() for line in out.splitlines()]
+    # NAME_RE rejects the -unsigned and -dbg variants.
+    flavours = [m.group(1) for m in map(NAME_RE.match, names) if m]
+    return max(flavours, key=_version_key) if flavours else None
+
+
+def read_config(path):
+    """Parse a kernel .config into {option: value}."""
+    opts = {}
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            k, v = line.split("=", 1)
+            opts[k] = v
+    return opts
+
+
+def check_config(path):
+    """Fail unless the kernel has sched_ext; report BTF. Returns a small summary dict."""
+    try:
+        opts = read_config(path)
+    except OSError as e:
+        raise HarnessError(f"cannot read kernel config {path}: {e}") from e
+    if opts.get("CONFIG_SCHED_CLASS_EXT") != "y":
+        raise HarnessError(f"kernel config {path} lacks CONFIG_SCHED_CLASS_EXT=y: "
+                           "this kernel cannot run sched_ext schedulers")
+    btf = opts.get("CONFIG_DEBUG_INFO_BTF") == "y"
+    if not btf:
+        log(f"warning: {path} lacks CONFIG_DEBUG_INFO_BTF=y; BPF CO-RE loading will fail")
+    return {"config": str(path), "sched_ext": True, "btf": btf,
+            "rd_zstd": opts.get("CONFIG_RD_ZSTD") == "y"}
+
+
+def check_bzimage(path):
+    """Clear errors for a missing/unreadable kernel; warn if it does not look like a bzImage."""
+    p = Path(path)
+    if not p.is_file():
+        raise HarnessError(f"kernel image {p} does not exist (or is not a file)")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(0x210)
+    except OSError as e:
+        raise HarnessError(f"cannot read kernel image {p}: {e}") from e
+    if head[0x202:0x206] == b"HdrS":
+        return
+    if head[:4] == b"\x7fELF":
+        log(f"warning: {p} is an ELF vmlinux, not a bzImage; QEMU boots it only via PVH")
+        return
+    raise HarnessError(f"{p} is not a kernel image (no bzImage 'HdrS' header, not ELF)")
+
+
+def _user_config_candidates(img):
+    d = img.parent
+    yield img.with_name(img.name + ".config")
+    yield d / "config"
+    yield d / ".config"
+    if img.name.startswith("vmlinuz-"):
+        yield d / ("config-" + img.name[len("vmlinuz-"):])
+    # arch/x86/boot/bzImage inside a kernel build tree -> tree/.config
+    if img.name == "bzImage" and d.name == "boot":
+        yield d.parent.parent.parent / ".config"
+
+
+def user_kernel(path):
+    img = Path(path).expanduser().resolve()
+    check_bzimage(img)
+    for cand in _user_config_candidates(img):
+        if cand.is_file():
+            info = check_config(cand)
+            break
+    else:
+        log(f"warning: no config beside {img}; sched_ext support can't be checked until boot")
+        info = {"config": None, "sched_ext": None, "btf": None, "rd_zstd": None}
+    return {"kernel": str(img), "source": "user", **info}
+
+
+def _download(pkg, dest):
+    """apt-get download pkg into dest (a temp dir the _apt user may write)."""
+    os.chmod(dest, 0o777)
+    r = subprocess.run(["apt-get", "download", "-q", pkg], cwd=dest, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise HarnessError(f"apt-get download {pkg} failed:\n{r.stderr.strip()}")
+    debs = list(Path(dest).glob(f"{pkg}_*.deb"))
+    if not debs:
+        raise HarnessError(f"apt-get download {pkg} produced no .deb")
+    return debs[0]
+
+
+def _fetch(flavour, dest):
+    """Download and unpack kernel + config for flavour into dest (atomically)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        tree = Path(tmp) / "tree"
+        for pkg in (f"linux-binary-{flavour}", f"linux-base-{flavour}"):
+            log(f"downloading {pkg}")
+            deb = _download(pkg, tmp)
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.rename(tree, dest)
+
+
+def _locate(tree, flavour):
+    """vmlinuz/config sit under usr/lib/modules/<ver>/ (newer packages) or boot/ (older)."""
+    for d, img, cfg in ((tree / "usr/lib/modules" / flavour, "vmlinuz", "config"),
+                        (tree / "boot", f"vmlinuz-{flavour}", f"config-{flavour}")):
+        if (d / img).is_file():
+            return d / img, d / cfg
+    raise HarnessError(f"no vmlinuz for {flavour} under {tree} (package layout changed?)")
+
+
+def debian_kernel():
+    flavour = newest_flavour()
+    state = KERNEL_CACHE / "current.json"
+    if flavour is None:
+        if state.is_file():
+            flavour = json.loads(state.read_text())["flavour"]
+            log(f"using cached {flavour}")
+        else:
+            raise HarnessError("no linux-binary-7.3.*-cloud-amd64 package known to apt and none "
+                               "cached; run scripts/setup-host (it adds trixie-backports)")
+    tree = KERNEL_CACHE / flavour
+    try:
+        img, cfg = _locate(tree, flavour)
+        if not cfg.is_file():
+            raise HarnessError("config missing")
+    except HarnessError:
+        _fetch(flavour, tree)
+        img, cfg = _locate(tree, flavour)
+    if not cfg.is_file():
+        raise HarnessError(f"kernel config {cfg} missing from linux-base-{flavour}")
+    check_bzimage(img)
+    info = check_config(cfg)
+    state.write_text(json.dumps({"flavour": flavour}) + "\n")
+    return {"kernel": str(img), "source": "debian", "flavour": flavour, **info}
+
+
+def resolve(path=None):
+    """The kernel to boot: --kernel PATH, else $SCX_ORACLE_KERNEL, else the Debian package."""
+    path = path or os.environ.get("SCX_ORACLE_KERNEL")
+    return user_kernel(path) if path else debian_kernel()

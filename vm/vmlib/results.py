@@ -1,0 +1,146 @@
+"""Turn what came back from the guest into the scenario's JSON object.
+
+The guest sends /results as a base64 gzip tar between marker lines on ttyS1, which QEMU writes
+to a file. Facts are files under facts/ (one value each); agent.json is the agent's summary.
+"""
+import base64
+import binascii
+import io
+import json
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+from . import dmesg
+
+BEGIN = "===SCX-RESULTS-BEGIN==="
+END = "===SCX-RESULTS-END==="
+COUNTERS = ["userspace_decisions", "direct_dispatches", "kthread_dispatches",
+            "congestion_fallbacks", "stale_dropped", "decisions_per_s"]
+
+
+class ChannelError(Exception):
+    pass
+
+
+def _safe(member):
+    name = member.name
+    return (member.isfile() or member.isdir()) and not name.startswith("/") and ".." not in name
+
+
+def unpack_channel(channel_file, dest):
+    """Extract the results tar from the ttyS1 capture into dest. ChannelError if absent/broken."""
+    try:
+        text = Path(channel_file).read_text(errors="replace")
+    except OSError as e:
+        raise ChannelError(f"no results channel file ({e})") from e
+    start = text.rfind(BEGIN)
+    if start < 0:
+        raise ChannelError("guest sent no results (no begin marker on ttyS1)")
+    end = text.find(END, start)
+    if end < 0:
+        raise ChannelError("results from the guest are truncated (no end marker on ttyS1)")
+    payload = "".join(text[start + len(BEGIN):end].split())
+    try:
+        blob = base64.b64decode(payload, validate=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+            # The data filter (Python >= 3.11.4) refuses links and paths leaving dest.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:
+                tar.extractall(dest, members=[m for m in tar if _safe(m)])
+    except (binascii.Error, tarfile.TarError, OSError, EOFError) as e:
+        raise ChannelError(f"results from the guest are corrupt: {e}") from e
+
+
+def _typed(key, raw):
+    """Fact text -> JSON value: yes/no -> bool, integers -> int, *_s/uptimes -> float."""
+    v = raw.strip()
+    if v in ("yes", "no"):
+        return v == "yes"
+    if re.fullmatch(r"-?[0-9]+", v):
+        return int(v)
+    try:
+        if key.endswith("_code"):
+            return int(v)
+        if key.endswith("_s") or key.endswith("uptime"):
+            return float(v)
+    except ValueError:
+        pass
+    return v
+
+
+def read_facts(res):
+    facts = {}
+    fdir = res / "facts"
+    if fdir.is_dir():
+        for f in sorted(fdir.iterdir()):
+            facts[f.name] = _typed(f.name, f.read_text(errors="replace"))
+    for name in ("init_uptime", "done_uptime", "scenario_exit_code"):
+        if (res / name).is_file():
+            facts[name] = _typed(name, (res / name).read_text())
+    return facts
+
+
+def read_params(res):
+    p = res / "params"
+    if not p.is_file():
+        return {}
+    return dict(l.split("=", 1) for l in p.read_text().splitlines() if "=" in l)
+
+
+def read_agent(res, wanted):
+    """(summary dict or None, error or None) from the agent's --summary-json file."""
+    f = res / "agent.json"
+    if not wanted:
+        return None, None
+    if not f.is_file():
+        return None, "agent wrote no summary JSON (it crashed, was killed, or never started)"
+    try:
+        obj = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        return None, f"agent summary JSON unreadable: {e}"
+    if not isinstance(obj, dict):
+        return None, "agent summary JSON is not an object"
+    return obj, None
+
+
+def build(base, res_dir, facts_ok, console_text, wanted_agent):
+    """Fill base (harness facts) with the scenario facts, agent counters and dmesg analysis."""
+    out = dict(base)
+    facts = read_facts(res_dir) if facts_ok else {}
+    params = read_params(res_dir) if facts_ok else {}
+    agent, agent_err = read_agent(res_dir, wanted_agent) if facts_ok else (None, None)
+    kernel_log = ""
+    if facts_ok and (res_dir / "dmesg.txt").is_file():
+        kernel_log = (res_dir / "dmesg.txt").read_text(errors="replace")
+    log_text = kernel_log or console_text  # no guest dmesg: the console is all we have
+
+    for k in ("state_while_running", "ops", "state_after", "agent_exit_code",
+              "workload_exit_code", "sched_ext_present", "kernel_release"):
+        out[k] = facts.get(k)
+    for k in COUNTERS:
+        out[k] = agent.get(k) if agent else None
+    disable = dmesg.last_disable(log_text)
+    if agent and "ejected" in agent:
+        out["ejected"] = bool(agent["ejected"])
+    elif disable:
+        out["ejected"] = dmesg.is_error_exit(disable[1])
+    else:
+        out["ejected"] = False if not wanted_agent else None
+    out["exit_reason"] = (agent or {}).get("exit_reason") or (disable[1] if disable else None)
+    out["dmesg_errors"] = dmesg.errors(log_text)
+    out["sched_ext_log"] = dmesg.sched_ext_lines(log_text)
+    out["kernel_panic"] = "Kernel panic" in console_text
+    out["params"] = params
+    out["facts"] = facts
+    out["agent"] = agent
+    errors = [e for e in (out.get("error"), agent_err) if e]
+    if facts_ok and (res_dir / "error").is_file():
+        errors.append((res_dir / "error").read_text().strip())
+    out["error"] = "; ".join(errors) or None
+    return out
