@@ -11,7 +11,7 @@ fact stress_cmd "stress-ng --cpu $NPROC --switch $NPROC -t ${SCX_DURATION:-15}"
 sleep "${SCX_KILL_AFTER:-4}"
 agent_alive && fact agent_alive_before_kill yes || fact agent_alive_before_kill no
 fact state_before_kill "$(scx_state)"
-kill -KILL "$AGENT_PID"
+kill -KILL "$AGENT_PID" && fact agent_killed yes
 wait "$AGENT_PID"
 fact agent_exit_code $?
 took=$(wait_state disabled 10)

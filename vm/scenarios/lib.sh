@@ -50,7 +50,7 @@ start_agent() {
   AGENT_PID=$!
   tail -f /results/agent.log | sed 's/^/[agent] /' &
   TAIL_PID=$!
-  fact agent_started "$(now)"
+  fact agent_started_uptime "$(now)"
 }
 
 # wait_enabled: wait up to 10 s (scx.enable_timeout) for state "enabled"; records the state

@@ -60,6 +60,8 @@ def unpack_channel(channel_file, dest):
 def _typed(key, raw):
     """Fact text -> JSON value: yes/no -> bool, integers -> int, *_s/uptimes -> float."""
     v = raw.strip()
+    if v == "":
+        return None
     if v in ("yes", "no"):
         return v == "yes"
     if re.fullmatch(r"-?[0-9]+", v):
@@ -93,12 +95,14 @@ def read_params(res):
     return dict(l.split("=", 1) for l in p.read_text().splitlines() if "=" in l)
 
 
-def read_agent(res, wanted):
+def read_agent(res, wanted, killed=False):
     """(summary dict or None, error or None) from the agent's --summary-json file."""
     f = res / "agent.json"
     if not wanted:
         return None, None
     if not f.is_file():
+        if killed:
+            return None, "agent wrote no summary JSON (expected: the scenario SIGKILLed it)"
         return None, "agent wrote no summary JSON (it crashed, was killed, or never started)"
     try:
         obj = json.loads(f.read_text())
@@ -114,7 +118,8 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out = dict(base)
     facts = read_facts(res_dir) if facts_ok else {}
     params = read_params(res_dir) if facts_ok else {}
-    agent, agent_err = read_agent(res_dir, wanted_agent) if facts_ok else (None, None)
+    killed = facts.get("agent_killed") is True
+    agent, agent_err = read_agent(res_dir, wanted_agent, killed) if facts_ok else (None, None)
     kernel_log = ""
     if facts_ok and (res_dir / "dmesg.txt").is_file():
         kernel_log = (res_dir / "dmesg.txt").read_text(errors="replace")
