@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * scx_oracle: a sched_ext scheduler whose decisions are made in userspace.
+ *
+ * ops.enqueue() hands every runnable task to the agent through the "queued"
+ * ring buffer; the agent answers through the "decisions" user ring buffer,
+ * drained in ops.dispatch() into per-CPU or shared DSQs. BPF keeps the
+ * machine alive whatever the agent does:
+ *  - the agent has its own DSQ, served first whenever work is pending;
+ *  - a 1 s timer wakes the agent when it has not run for a while;
+ *  - a full ring sends the task straight to the shared DSQ (congestion);
+ *  - per-CPU kthreads never wait for userspace;
+ *  - a decision for a task that was dequeued or re-enqueued since is dropped.
+ */
+#include <scx/common.bpf.h>
+#include "intf.h"
+
+char _license[] SEC("license") = "GPL";
+
+UEI_DEFINE(uei);
+
+#define SHARED_DSQ	ORACLE_MAX_CPUS
+#define AGENT_DSQ	(ORACLE_MAX_CPUS + 1)
+#define HEARTBEAT_NS	(1000ULL * 1000 * 1000)
+#define CLOCK_BOOTTIME	7
+
+const volatile u32 agent_pid;
+const volatile u64 slice_ns = 5ULL * 1000 * 1000;
+/* Dispatch wakeups to idle CPUs in BPF instead of asking the agent. */
+const volatile bool direct_idle;
+
+struct oracle_counters cnt;
+u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
+u64 agent_pending;			/* tasks the agent holds undecided */
+u64 agent_last_run;
+static u32 agent_needed;
+static u64 nr_cpu_ids;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, ORACLE_RING_ENTRIES * sizeof(struct oracle_queued_task));
+} queued SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, ORACLE_RING_ENTRIES * sizeof(struct oracle_decision));
+} decisions SEC(".maps");
+
+struct task_ctx {
+	u64 gen;
+	u64 wake_flags;
+	u64 start_ts;
+	u64 stop_ts;
+	u64 exec_runtime;
+	u64 sum_runtime;
+	bool idle_cpu;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+struct heartbeat {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct heartbeat);
+} heartbeat SEC(".maps");
+
+static struct task_ctx *lookup_ctx(const struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, (struct task_struct *)p, 0, 0);
+}
+
+static bool is_agent(const struct task_struct *p)
+{
+	return p->pid == agent_pid;
+}
+
+static bool is_percpu_kthread(const struct task_struct *p)
+{
+	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
+}
+
+static u64 cpu_dsq(s32 cpu)
+{
+	if (cpu < 0 || cpu >= ORACLE_MAX_CPUS || cpu >= nr_cpu_ids)
+		return SHARED_DSQ;
+	return (u64)cpu;
+}
+
+static bool agent_has_work(void)
+{
+	if (__sync_fetch_and_and(&agent_needed, 0))
+		return true;
+	if (agent_pending)
+		return true;
+	return bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA) > 0;
+}
+
+/* Log-linear bucket of enqueue->dispatch latency: 4 buckets per power of 2. */
+static void record_latency(u64 enq_ts)
+{
+	u64 now = scx_bpf_now(), d, top;
+	u32 msb = 0, idx;
+
+	if (!enq_ts || now < enq_ts)
+		return;
+	d = now - enq_ts;
+	top = d;
+	if (top >> 32) { msb += 32; top >>= 32; }
+	if (top >> 16) { msb += 16; top >>= 16; }
+	if (top >> 8)  { msb += 8;  top >>= 8; }
+	if (top >> 4)  { msb += 4;  top >>= 4; }
+	if (top >> 2)  { msb += 2;  top >>= 2; }
+	if (top >> 1)  { msb += 1; }
+	if (msb < ORACLE_LAT_SUB_BITS)
+		idx = d;
+	else
+		idx = ((msb - ORACLE_LAT_SUB_BITS + 1) << ORACLE_LAT_SUB_BITS) |
+		      ((d >> (msb - ORACLE_LAT_SUB_BITS)) & ((1 << ORACLE_LAT_SUB_BITS) - 1));
+	if (idx >= ORACLE_LAT_BUCKETS)
+		idx = ORACLE_LAT_BUCKETS - 1;
+	__sync_fetch_and_add(&lat_hist[idx], 1);
+}
+
+/* Wake a CPU that can run @p: @cpu if allowed, else any idle allowed CPU. */
+static void kick_for(const struct task_struct *p, s32 cpu)
+{
+	if (cpu >= 0 && bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		return;
+	}
+	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (cpu >= 0)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+}
+
+static void kick_agent(void)
+{
+	struct task_struct *agent = bpf_task_from_pid(agent_pid);
+
+	if (!agent)
+		return;
+	scx_bpf_kick_cpu(scx_bpf_task_cpu(agent), SCX_KICK_IDLE);
+	bpf_task_release(agent);
+}
+
+s32 BPF_STRUCT_OPS(oracle_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	struct task_ctx *tctx = lookup_ctx(p);
+	bool is_idle = false;
+	s32 cpu;
+
+	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (tctx) {
+		tctx->wake_flags = wake_flags;
+		tctx->idle_cpu = is_idle;
+	}
+	if (is_idle && direct_idle && !is_agent(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
+		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
+	}
+	return cpu;
+}
+
+static void send_to_agent(struct task_struct *p, struct task_ctx *tctx,
+			  u64 enq_flags)
+{
+	struct oracle_queued_task *m;
+
+	m = bpf_ringbuf_reserve(&queued, sizeof(*m), 0);
+	if (!m) {
+		/* Agent too slow: keep the task moving, and say so. */
+		__sync_fetch_and_add(&cnt.congested, 1);
+		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+		kick_for(p, scx_bpf_task_cpu(p));
+		return;
+	}
+	m->pid = p->pid;
+	m->tgid = p->tgid;
+	m->cpu = scx_bpf_task_cpu(p);
+	m->nr_cpus_allowed = p->nr_cpus_allowed;
+	m->enq_flags = enq_flags;
+	m->wake_flags = tctx->wake_flags;
+	m->enq_ts = scx_bpf_now();
+	m->last_ran_ts = tctx->stop_ts;
+	m->exec_runtime = tctx->exec_runtime;
+	m->sum_runtime = tctx->sum_runtime;
+	m->weight = p->scx.weight;
+	m->nice = p->static_prio - 120;
+	m->flags = 0;
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		m->flags |= ORACLE_TF_WAKEUP;
+	if (p->flags & PF_KTHREAD)
+		m->flags |= ORACLE_TF_KTHREAD;
+	if (tctx->idle_cpu)
+		m->flags |= ORACLE_TF_IDLE_CPU;
+	if (enq_flags & SCX_ENQ_LAST)
+		m->flags |= ORACLE_TF_LAST;
+	m->enq_gen = ++tctx->gen;
+	bpf_probe_read_kernel_str(m->comm, sizeof(m->comm), p->comm);
+	tctx->wake_flags = 0;
+	tctx->idle_cpu = false;
+	bpf_ringbuf_submit(m, 0);
+	__sync_fetch_and_add(&cnt.queued, 1);
+	kick_agent();
+}
+
+void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx;
+
+	if (is_agent(p)) {
+		scx_bpf_dsq_insert(p, AGENT_DSQ, slice_ns, enq_flags);
+		return;
+	}
+	/* ksoftirqd, per-CPU workers: the agent may depend on them. */
+	if (is_percpu_kthread(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
+		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
+		return;
+	}
+	tctx = lookup_ctx(p);
+	if (!tctx) {
+		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
+		kick_for(p, scx_bpf_task_cpu(p));
+		return;
+	}
+	send_to_agent(p, tctx, enq_flags);
+}
+
+/* Apply one agent decision; called from ops.dispatch() via the drain. */
+static long apply_decision(struct bpf_dynptr *dynptr, void *ctx)
+{
+	const struct oracle_decision *d;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u64 dsq, slice;
+	s32 cpu;
+
+	d = bpf_dynptr_data(dynptr, 0, sizeof(*d));
+	if (!d)
+		return 0;
+	p = bpf_task_from_pid(d->pid);
+	if (!p) {
+		__sync_fetch_and_add(&cnt.stale_dropped, 1);
+		return 1;
+	}
+	tctx = lookup_ctx(p);
+	/* Re-enqueued (newer gen) or no longer queued: the decision is stale. */
+	if (!tctx || tctx->gen != d->enq_gen || !(p->scx.flags & SCX_TASK_QUEUED)) {
+		__sync_fetch_and_add(&cnt.stale_dropped, 1);
+		goto out;
+	}
+	cpu = d->cpu;
+	if (cpu != ORACLE_CPU_ANY && !bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+		__sync_fetch_and_add(&cnt.bounced, 1);
+		cpu = ORACLE_CPU_ANY;
+	}
+	dsq = cpu == ORACLE_CPU_ANY ? SHARED_DSQ : cpu_dsq(cpu);
+	slice = d->slice_ns ? d->slice_ns : slice_ns;
+	/* Bump gen first: a duplicate decision for this enqueue is now stale. */
+	tctx->gen++;
+	scx_bpf_dsq_insert_vtime(p, dsq, slice, d->key, 0);
+	__sync_fetch_and_add(&cnt.user_dispatches, 1);
+	record_latency(d->enq_ts);
+	kick_for(p, cpu == ORACLE_CPU_ANY ? scx_bpf_task_cpu(p) : cpu);
+out:
+	bpf_task_release(p);
+	return scx_bpf_dispatch_nr_slots() ? 1 : 0;
+}
+
+void BPF_STRUCT_OPS(oracle_dispatch, s32 cpu, struct task_struct *prev)
+{
+	bool agent_work;
+	long ret;
+
+	ret = bpf_user_ringbuf_drain(&decisions, apply_decision, NULL, BPF_RB_NO_WAKEUP);
+	if (ret < 0)
+		__sync_fetch_and_add(&cnt.drain_errors, 1);
+
+	/* Once per call: agent_has_work() consumes the heartbeat flag. */
+	agent_work = agent_has_work();
+	if (agent_work && scx_bpf_dsq_move_to_local(AGENT_DSQ, 0)) {
+		__sync_fetch_and_add(&cnt.agent_dispatches, 1);
+		return;
+	}
+	if (scx_bpf_dsq_move_to_local(cpu_dsq(cpu), 0))
+		return;
+	if (scx_bpf_dsq_move_to_local(SHARED_DSQ, 0))
+		return;
+	/* Nothing else wants this CPU: let @prev run on, except an idle agent. */
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) &&
+	    (!is_agent(prev) || agent_work))
+		scx_bpf_task_set_slice(prev, slice_ns);
+}
+
+void BPF_STRUCT_OPS(oracle_runnable, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = lookup_ctx(p);
+
+	if (tctx)
+		tctx->exec_runtime = 0;
+}
+
+void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
+{
+	struct task_ctx *tctx;
+
+	if (is_agent(p)) {
+		agent_last_run = scx_bpf_now();
+		return;
+	}
+	tctx = lookup_ctx(p);
+	if (tctx)
+		tctx->start_ts = scx_bpf_now();
+}
+
+void BPF_STRUCT_OPS(oracle_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = lookup_ctx(p);
+	u64 now = scx_bpf_now();
+
+	if (!tctx || is_agent(p) || !tctx->start_ts)
+		return;
+	tctx->stop_ts = now;
+	if (now > tctx->start_ts) {
+		tctx->exec_runtime += now - tctx->start_ts;
+		tctx->sum_runtime += now - tctx->start_ts;
+	}
+}
+
+s32 BPF_STRUCT_OPS(oracle_init_task, struct task_struct *p,
+		   struct scx_init_task_args *args)
+{
+	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Keeps the agent from looking stalled when nothing else would wake it. */
+static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	u64 now = scx_bpf_now();
+
+	if (now - agent_last_run >= HEARTBEAT_NS) {
+		__sync_fetch_and_or(&agent_needed, 1);
+		__sync_fetch_and_add(&cnt.heartbeats, 1);
+		kick_agent();
+	}
+	bpf_timer_start(timer, HEARTBEAT_NS, 0);
+	return 0;
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(oracle_init)
+{
+	struct heartbeat *hb;
+	u32 key = 0;
+	s32 cpu;
+	int err;
+
+	nr_cpu_ids = scx_bpf_nr_cpu_ids();
+	bpf_for(cpu, 0, nr_cpu_ids) {
+		if (cpu >= ORACLE_MAX_CPUS)
+			break;
+		err = scx_bpf_create_dsq(cpu, -1);
+		if (err) {
+			scx_bpf_error("create DSQ for CPU %d: %d", cpu, err);
+			return err;
+		}
+	}
+	err = scx_bpf_create_dsq(SHARED_DSQ, -1);
+	if (!err)
+		err = scx_bpf_create_dsq(AGENT_DSQ, -1);
+	if (err) {
+		scx_bpf_error("create shared/agent DSQ: %d", err);
+		return err;
+	}
+
+	hb = bpf_map_lookup_elem(&heartbeat, &key);
+	if (!hb) {
+		scx_bpf_error("heartbeat map lookup failed");
+		return -ESRCH;
+	}
+	bpf_timer_init(&hb->timer, &heartbeat, CLOCK_BOOTTIME);
+	bpf_timer_set_callback(&hb->timer, heartbeat_fn);
+	return bpf_timer_start(&hb->timer, HEARTBEAT_NS, 0);
+}
+
+void BPF_STRUCT_OPS(oracle_exit, struct scx_exit_info *ei)
+{
+	UEI_RECORD(uei, ei);
+}
+
+SCX_OPS_DEFINE(oracle_ops,
+	       .select_cpu		= (void *)oracle_select_cpu,
+	       .enqueue			= (void *)oracle_enqueue,
+	       .dispatch		= (void *)oracle_dispatch,
+	       .runnable		= (void *)oracle_runnable,
+	       .running			= (void *)oracle_running,
+	       .stopping		= (void *)oracle_stopping,
+	       .init_task		= (void *)oracle_init_task,
+	       .init			= (void *)oracle_init,
+	       .exit			= (void *)oracle_exit,
+	       .flags			= SCX_OPS_ENQ_LAST,
+	       .timeout_ms		= 5000,
+	       .dispatch_max_batch	= 512,
+	       .name			= "oracle");

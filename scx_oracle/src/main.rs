@@ -1,0 +1,41 @@
+//! scx_oracle: a sched_ext scheduler whose pick-next decisions are made in
+//! userspace by a pluggable policy.
+mod bpf_intf;
+mod bpf_scheduler;
+mod bpf_skel;
+mod latency;
+mod memlock;
+mod policy;
+mod run;
+mod summary;
+mod task;
+mod wire;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "scx_oracle", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Load the BPF scheduler and make every pick-next decision in userspace.
+    Run(run::RunArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("scx_oracle: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Pick-next policies. A policy receives queued tasks and hands back
+//! decisions in the order it wants them run; it never touches the rings.
+mod fifo;
+mod vruntime;
+
+pub use fifo::Fifo;
+pub use vruntime::Vruntime;
+
+use crate::task::{Decision, QueuedTask};
+
+pub trait Policy {
+    fn name(&self) -> &'static str;
+    /// A task became runnable.
+    fn enqueue(&mut self, task: QueuedTask);
+    /// The next decision to send, or None when nothing is waiting.
+    fn pick(&mut self) -> Option<Decision>;
+    /// Tasks held and not yet decided.
+    fn pending(&self) -> usize;
+}
+
+/// Names accepted by `--policy`.
+pub const POLICY_NAMES: &[&str] = &["fifo", "vruntime"];
+
+pub fn by_name(name: &str, slice_ns: u64, nr_cpus: usize) -> anyhow::Result<Box<dyn Policy>> {
+    match name {
+        "fifo" => Ok(Box::new(Fifo::new(slice_ns))),
+        "vruntime" => Ok(Box::new(Vruntime::new(slice_ns, nr_cpus))),
+        other => anyhow::bail!(
+            "unknown policy '{other}' (valid: {})",
+            POLICY_NAMES.join(", ")
+        ),
+    }
+}

@@ -1,0 +1,171 @@
+//! Weighted virtual runtime, the idea behind CFS: a task's clock advances by
+//! its CPU time scaled by 100/weight, and the smallest clock runs first.
+//! Sleepers are clamped to one slice behind the current minimum so a long
+//! sleep does not buy an unbounded burst.
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use super::Policy;
+use crate::task::{Decision, QueuedTask, Target};
+
+/// Per-task state kept between enqueues.
+struct TaskClock {
+    vruntime: u64,
+    /// sum_runtime at the last enqueue, to charge only new CPU time.
+    seen_runtime: u64,
+    last_seen_ts: u64,
+}
+
+pub struct Vruntime {
+    heap: BinaryHeap<Reverse<(u64, u64, QueuedTaskKey)>>,
+    tasks: HashMap<i32, TaskClock>,
+    min_vruntime: u64,
+    slice_ns: u64,
+    nr_cpus: u64,
+    seq: u64,
+    enqueues: u64,
+}
+
+/// Heap payload; ordering falls back to arrival sequence for equal clocks.
+#[derive(PartialEq, Eq)]
+struct QueuedTaskKey(Box<QueuedTask>);
+impl PartialOrd for QueuedTaskKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for QueuedTaskKey {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// Forget tasks not seen for this long (they exited or sleep forever).
+const FORGET_AFTER_NS: u64 = 10_000_000_000;
+const PRUNE_EVERY: u64 = 4096;
+
+impl Vruntime {
+    pub fn new(slice_ns: u64, nr_cpus: usize) -> Self {
+        Vruntime {
+            heap: BinaryHeap::with_capacity(8192),
+            tasks: HashMap::with_capacity(4096),
+            min_vruntime: 0,
+            slice_ns,
+            nr_cpus: nr_cpus.max(1) as u64,
+            seq: 0,
+            enqueues: 0,
+        }
+    }
+
+    fn charge(&mut self, task: &QueuedTask) -> u64 {
+        let weight = task.weight.max(1);
+        let floor = self.min_vruntime.saturating_sub(self.slice_ns);
+        let clock = self.tasks.entry(task.pid).or_insert(TaskClock {
+            vruntime: floor,
+            seen_runtime: task.sum_runtime,
+            last_seen_ts: task.enq_ts,
+        });
+        let ran = task.sum_runtime.saturating_sub(clock.seen_runtime);
+        clock.vruntime = clock.vruntime.saturating_add(ran.saturating_mul(100) / weight).max(floor);
+        clock.seen_runtime = task.sum_runtime;
+        clock.last_seen_ts = task.enq_ts;
+        clock.vruntime
+    }
+
+    fn prune(&mut self, now: u64) {
+        self.tasks.retain(|_, c| now.saturating_sub(c.last_seen_ts) < FORGET_AFTER_NS);
+    }
+
+    /// Shorter slices when many tasks wait, so each gets a turn sooner.
+    fn slice_for(&self, waiting: usize) -> u64 {
+        let per_cpu = (waiting as u64).div_ceil(self.nr_cpus).max(1);
+        (self.slice_ns / per_cpu).max(self.slice_ns / 8).max(250_000)
+    }
+}
+
+impl Policy for Vruntime {
+    fn name(&self) -> &'static str {
+        "vruntime"
+    }
+
+    fn enqueue(&mut self, task: QueuedTask) {
+        let vr = self.charge(&task);
+        self.seq += 1;
+        self.enqueues += 1;
+        if self.enqueues % PRUNE_EVERY == 0 {
+            self.prune(task.enq_ts);
+        }
+        self.heap.push(Reverse((vr, self.seq, QueuedTaskKey(Box::new(task)))));
+    }
+
+    fn pick(&mut self) -> Option<Decision> {
+        let slice = self.slice_for(self.heap.len());
+        let Reverse((vr, _, QueuedTaskKey(task))) = self.heap.pop()?;
+        self.min_vruntime = self.min_vruntime.max(vr);
+        let target = task.pinned_cpu().map_or(Target::AnyCpu, Target::Cpu);
+        Some(Decision::for_task(&task, target, slice, vr))
+    }
+
+    fn pending(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::test_task;
+
+    fn run(p: &mut Vruntime, pid: i32, sum_runtime: u64, weight: u64) -> Decision {
+        let mut t = test_task(pid);
+        t.sum_runtime = sum_runtime;
+        t.weight = weight;
+        p.enqueue(t);
+        p.pick().unwrap()
+    }
+
+    #[test]
+    fn task_that_ran_less_goes_first() {
+        let mut p = Vruntime::new(4_000_000, 2);
+        // Both first seen at runtime 0, then the hog runs 10 ms, the other 1 ms.
+        run(&mut p, 1, 0, 100);
+        run(&mut p, 2, 0, 100);
+        let mut hog = test_task(1);
+        hog.sum_runtime = 10_000_000;
+        let mut light = test_task(2);
+        light.sum_runtime = 1_000_000;
+        p.enqueue(hog);
+        p.enqueue(light);
+        assert_eq!(p.pick().unwrap().pid, 2);
+        assert_eq!(p.pick().unwrap().pid, 1);
+    }
+
+    #[test]
+    fn heavier_weight_is_charged_less() {
+        let mut p = Vruntime::new(4_000_000, 1);
+        run(&mut p, 1, 0, 100);
+        run(&mut p, 2, 0, 200);
+        let a = run(&mut p, 1, 8_000_000, 100);
+        let b = run(&mut p, 2, 8_000_000, 200);
+        // Same CPU time; weight 200 advances half as fast as weight 100.
+        assert!(b.key < a.key, "weight 200 key {} not below weight 100 key {}", b.key, a.key);
+    }
+
+    #[test]
+    fn sleeper_credit_is_bounded_by_one_slice() {
+        let mut p = Vruntime::new(4_000_000, 1);
+        for i in 1..=20 {
+            run(&mut p, 1, i * 4_000_000, 100);
+        }
+        let newcomer = run(&mut p, 9, 0, 100);
+        assert!(newcomer.key + 4_000_000 >= p.min_vruntime);
+    }
+
+    #[test]
+    fn slices_shrink_under_load_but_not_below_floor() {
+        let p = Vruntime::new(8_000_000, 2);
+        assert_eq!(p.slice_for(1), 8_000_000);
+        assert_eq!(p.slice_for(4), 4_000_000);
+        assert_eq!(p.slice_for(1000), 1_000_000);
+    }
+}
