@@ -18,3 +18,4 @@ pub use format::Format;
 pub use meta::{source, TraceMeta, SCHEMA_VERSION};
 pub use reader::{read_trace, ReadOptions, TraceReader};
 pub use writer::{TraceWriter, WriterOptions};
+pub mod import;

@@ -1,0 +1,59 @@
+//! `perf sched script` / `perf script` text:
+//! `comm tid [CPU] secs.frac: sched:sched_switch: payload` (also `comm pid/tid`).
+
+use super::fields::{lost_count, parse_i32, trim};
+use super::{header, payload, Ctx, LineParser, Outcome};
+use crate::event::Event;
+
+pub struct PerfScript;
+
+/// `(tid, tgid)` from the `comm tid` or `comm pid/tid` prefix.
+fn who_ids(who: &[u8]) -> (Option<i32>, Option<i32>) {
+    let who = trim(who);
+    let tok = who
+        .rsplit(|&c| c == b' ' || c == b'\t')
+        .next()
+        .unwrap_or(b"");
+    match tok.iter().position(|&c| c == b'/') {
+        Some(s) => (parse_i32(&tok[s + 1..]), parse_i32(&tok[..s])),
+        None => (parse_i32(tok), None),
+    }
+}
+
+impl LineParser for PerfScript {
+    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+        let t = trim(line);
+        if t.is_empty() {
+            return Outcome::Ignored("blank");
+        }
+        if t[0] == b'#' {
+            return Outcome::Ignored("comment");
+        }
+        let Some(h) = header::split(line) else {
+            return match lost_count(t) {
+                Some(n) => Outcome::Lost(n),
+                None => Outcome::Bad("unrecognized_line"),
+            };
+        };
+        match payload::parse(h.event, h.payload, ctx) {
+            Ok(Some(p)) => {
+                out.push(payload::to_event(h.ts_ns, h.cpu, p, who_ids(h.who)));
+                Outcome::Events
+            }
+            Ok(None) => Outcome::Ignored("other_event"),
+            Err(why) => Outcome::Bad(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who() {
+        assert_eq!(who_ids(b"  Web Content  1234 "), (Some(1234), None));
+        assert_eq!(who_ids(b"perf 10/11"), (Some(11), Some(10)));
+        assert_eq!(who_ids(b"x"), (None, None));
+    }
+}

@@ -1,0 +1,126 @@
+//! `ImportReport`: what an import read, wrote and could not parse.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::ImportFormat;
+
+/// How many bad lines are kept verbatim in the report.
+pub const MAX_BAD_SAMPLES: usize = 10;
+/// Bad-line text is cut to this many bytes in the report.
+const MAX_SAMPLE_LEN: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BadLine {
+    /// 1-based line number in the input.
+    pub line: u64,
+    pub reason: String,
+    /// The line (lossy UTF-8, cut to 200 bytes).
+    pub text: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ImportReport {
+    pub format: ImportFormat,
+    pub input: String,
+    pub output: Option<String>,
+    pub lines_read: u64,
+    pub events_written: u64,
+    /// Sum of lost-event markers (`[LOST n EVENTS]`).
+    pub events_lost: u64,
+    /// Lines that are not events and not errors, by reason (comment, other_event, ...).
+    pub ignored: BTreeMap<String, u64>,
+    /// Lines that looked like data but could not be parsed, by reason.
+    pub bad: BTreeMap<String, u64>,
+    /// The first few bad lines.
+    pub first_bad: Vec<BadLine>,
+    /// The cut final line, if any (not an error; see `ignored.truncated_last_line`).
+    pub truncated_last_line: Option<BadLine>,
+    /// Soft issues inside parsed events (truncated comms, unresolved map ids...).
+    pub warnings: BTreeMap<String, u64>,
+}
+
+fn sample(line: u64, reason: &str, text: &[u8]) -> BadLine {
+    let cut = &text[..text.len().min(MAX_SAMPLE_LEN)];
+    BadLine {
+        line,
+        reason: reason.to_string(),
+        text: String::from_utf8_lossy(cut).into_owned(),
+    }
+}
+
+impl ImportReport {
+    pub fn new(format: ImportFormat, input: &str) -> Self {
+        ImportReport {
+            format,
+            input: input.to_string(),
+            output: None,
+            lines_read: 0,
+            events_written: 0,
+            events_lost: 0,
+            ignored: BTreeMap::new(),
+            bad: BTreeMap::new(),
+            first_bad: Vec::new(),
+            truncated_last_line: None,
+            warnings: BTreeMap::new(),
+        }
+    }
+
+    /// Total bad lines (what `--strict` refuses).
+    pub fn bad_lines(&self) -> u64 {
+        self.bad.values().sum()
+    }
+
+    pub fn ignored_lines(&self) -> u64 {
+        self.ignored.values().sum()
+    }
+
+    pub(crate) fn ignore(&mut self, why: &str) {
+        *self.ignored.entry(why.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn bad(&mut self, line: u64, why: &str, text: &[u8]) {
+        *self.bad.entry(why.to_string()).or_default() += 1;
+        if self.first_bad.len() < MAX_BAD_SAMPLES {
+            self.first_bad.push(sample(line, why, text));
+        }
+    }
+
+    pub(crate) fn note_truncated(&mut self, line: u64, text: &[u8]) {
+        self.truncated_last_line = Some(sample(line, "truncated_last_line", text));
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "import {} ({}):", self.input, self.format)?;
+        if let Some(o) = &self.output {
+            writeln!(f, "  output:         {o}")?;
+        }
+        writeln!(f, "  lines read:     {}", self.lines_read)?;
+        writeln!(f, "  events written: {}", self.events_written)?;
+        writeln!(f, "  events lost:    {}", self.events_lost)?;
+        writeln!(f, "  ignored lines:  {}", self.ignored_lines())?;
+        for (k, v) in &self.ignored {
+            writeln!(f, "    {k:<24} {v}")?;
+        }
+        writeln!(f, "  bad lines:      {}", self.bad_lines())?;
+        for (k, v) in &self.bad {
+            writeln!(f, "    {k:<24} {v}")?;
+        }
+        for (k, v) in &self.warnings {
+            writeln!(f, "  warning: {k} x{v}")?;
+        }
+        for b in &self.first_bad {
+            writeln!(f, "  {}:{}: {}: {}", self.input, b.line, b.reason, b.text)?;
+        }
+        if let Some(t) = &self.truncated_last_line {
+            writeln!(
+                f,
+                "  {}:{}: truncated last line dropped: {}",
+                self.input, t.line, t.text
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! `perf sched map` output (the KernelOracle paper's input). Each line is one context switch:
+//!
+//! ```text
+//!   *A0                                        993552.887633 secs A0 => migration/0:12
+//!    A0  *.                                    993552.887642 secs .  => swapper:0
+//! ```
+//!
+//! After a two-space indent every CPU has a 4-character column: a marker (`*` on the CPU
+//! that switched, else space), the 2-character id of its current task (`.` = idle) and a
+//! space. A legend `ID => comm:pid` appears when an id is (re)assigned; perf reuses ids
+//! after `Z9`, so the legend is tracked as it goes. Each starred column becomes a `switch`
+//! on that CPU: `next` is the star's task, `prev` the task that column held before.
+
+use std::collections::HashMap;
+
+use super::fields::{comm, parse_i32, parse_ts, trim};
+use super::{Ctx, LineParser, Outcome};
+use crate::event::{Event, ShortStr, Task};
+
+#[derive(Default)]
+pub struct SchedMap {
+    legend: HashMap<Vec<u8>, Task>,
+    /// Task currently shown in each CPU's column.
+    current: Vec<Option<Task>>,
+}
+
+/// perf's idle task.
+fn idle(legend: &HashMap<Vec<u8>, Task>) -> Task {
+    legend.get(&b"."[..]).copied().unwrap_or(Task {
+        pid: Some(0),
+        tgid: None,
+        comm: Some(ShortStr::from("swapper")),
+        prio: None,
+    })
+}
+
+impl SchedMap {
+    /// `ID => comm:pid` (optionally followed by ` (CPU n)` in --compact mode).
+    fn learn(&mut self, legend: &[u8], ctx: &mut Ctx) -> bool {
+        let legend = trim(legend);
+        let Some(arrow) = legend.windows(4).position(|w| w == b" => ") else {
+            return false;
+        };
+        let id = trim(&legend[..arrow]).to_vec();
+        let mut rest = trim(&legend[arrow + 4..]);
+        if rest.ends_with(b")") {
+            if let Some(p) = rest.windows(6).rposition(|w| w == b" (CPU ") {
+                rest = &rest[..p];
+            }
+        }
+        let Some(colon) = rest.iter().rposition(|&c| c == b':') else {
+            return false;
+        };
+        let Some(pid) = parse_i32(&rest[colon + 1..]) else {
+            return false;
+        };
+        if id.is_empty() || id.len() > 2 {
+            return false;
+        }
+        let c = comm(&rest[..colon], ctx);
+        self.legend.insert(
+            id,
+            Task {
+                pid: Some(pid),
+                tgid: None,
+                comm: Some(c),
+                prio: None,
+            },
+        );
+        true
+    }
+
+    fn resolve(&self, id: &[u8], ctx: &mut Ctx) -> Task {
+        if id == b"." {
+            return idle(&self.legend);
+        }
+        match self.legend.get(id) {
+            Some(t) => *t,
+            None => {
+                ctx.warn("unresolved_task_id");
+                Task::default()
+            }
+        }
+    }
+}
+
+impl LineParser for SchedMap {
+    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+        let t = trim(line);
+        if t.is_empty() {
+            return Outcome::Ignored("blank");
+        }
+        if t[0] == b'#' {
+            return Outcome::Ignored("comment");
+        }
+        // `<secs.frac> secs` separates the CPU columns from the legend.
+        let Some(secs) = line
+            .windows(6)
+            .position(|w| w == b" secs ")
+            .or_else(|| line.strip_suffix(b" secs").map(|s| s.len()))
+        else {
+            return Outcome::Bad("unrecognized_line");
+        };
+        let cols_and_ts = &line[..secs];
+        let ts_start = cols_and_ts
+            .iter()
+            .rposition(|&c| c == b' ')
+            .map_or(0, |p| p + 1);
+        let Some(ts) = parse_ts(&cols_and_ts[ts_start..]) else {
+            return Outcome::Bad("bad_timestamp");
+        };
+        let cols = &cols_and_ts[..ts_start];
+        let legend = line.get(secs + 6..).unwrap_or(b"");
+        if !trim(legend).is_empty() && !self.learn(legend, ctx) {
+            return Outcome::Bad("bad_legend");
+        }
+        let stars: Vec<usize> = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c == b'*')
+            .map(|(i, _)| i)
+            .collect();
+        let [star] = stars[..] else {
+            return Outcome::Bad(if stars.is_empty() {
+                "no_star"
+            } else {
+                "several_stars"
+            });
+        };
+        if star < 2 || (star - 2) % 4 != 0 {
+            return Outcome::Bad("misaligned_columns");
+        }
+        let cpu = (star - 2) / 4;
+        if cpu > 4096 {
+            return Outcome::Bad("misaligned_columns");
+        }
+        let id = trim(
+            cols.get(star + 1..(star + 3).min(cols.len()))
+                .unwrap_or(b""),
+        );
+        if id.is_empty() {
+            return Outcome::Bad("empty_star_column");
+        }
+        let next = self.resolve(id, ctx);
+        if self.current.len() <= cpu {
+            self.current.resize(cpu + 1, None);
+        }
+        let prev = self.current[cpu].replace(next).unwrap_or_default();
+        out.push(Event::switch(ts, cpu as u32, prev, None, next));
+        Outcome::Events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_follow_columns() {
+        let mut m = SchedMap::default();
+        let mut ctx = Ctx::default();
+        let mut out = Vec::new();
+        let lines: [&[u8]; 3] = [
+            b"  *A0                993552.887633 secs A0 => migration/0:12",
+            b"   A0 *.             993552.887642 secs .  => swapper:0",
+            b"  *B0   .            993552.887700 secs B0 => Web Content:77",
+        ];
+        for l in lines {
+            assert!(matches!(
+                m.parse_line(l, &mut ctx, &mut out),
+                Outcome::Events
+            ));
+        }
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            (out[0].cpu, out[0].prev_pid, out[0].next_pid),
+            (0, None, Some(12))
+        );
+        assert_eq!(
+            (out[1].cpu, out[1].next_pid, out[1].next_comm.unwrap()),
+            (1, Some(0), ShortStr::from("swapper"))
+        );
+        assert_eq!(
+            (out[2].cpu, out[2].prev_pid, out[2].next_pid),
+            (0, Some(12), Some(77))
+        );
+        assert_eq!(out[2].next_comm.unwrap(), "Web Content");
+        assert_eq!(out[2].ts_ns, 993_552_887_700_000);
+    }
+}

@@ -1,0 +1,253 @@
+//! Importers on the sample inputs in tests/data: exact event, skip and bad-line counts
+//! and field values for the nasty cases.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use oracle_trace::import::{import_bytes, import_file, ImportFormat, ImportReport};
+use oracle_trace::{Event, EventKind, ShortStr};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn run(format: ImportFormat, name: &str) -> (ImportReport, Vec<Event>) {
+    import_bytes(format, &std::fs::read(data(name)).unwrap())
+}
+
+fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn s(x: &[u8]) -> Option<ShortStr> {
+    Some(ShortStr::from_bytes(x))
+}
+
+#[test]
+fn perf_sched_script_sample() {
+    let (r, ev) = run(ImportFormat::PerfSchedScript, "perf_sched_script.txt");
+    assert_eq!(r.lines_read, 22);
+    assert_eq!(r.events_written, 12);
+    assert_eq!(ev.len(), 12);
+    assert_eq!(r.events_lost, 0);
+    assert_eq!(
+        r.ignored,
+        counts(&[
+            ("blank", 1),
+            ("comment", 4),
+            ("other_event", 1),
+            ("truncated_last_line", 1)
+        ])
+    );
+    assert_eq!(
+        r.bad,
+        counts(&[
+            ("malformed_sched_switch", 1),
+            ("malformed_sched_wakeup", 1),
+            ("unrecognized_line", 1)
+        ])
+    );
+    assert_eq!(
+        r.first_bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+        vec![18, 19, 20]
+    );
+    assert_eq!(r.truncated_last_line.as_ref().unwrap().line, 22);
+
+    let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
+    use EventKind::*;
+    assert_eq!(
+        kinds,
+        vec![
+            Wakeup, Switch, Switch, Wakeup, Switch, WakeupNew, Migrate, Exit, Switch, Switch,
+            Wakeup, Exit
+        ]
+    );
+
+    let w = ev[0];
+    assert_eq!(
+        (w.ts_ns, w.cpu, w.next_pid, w.next_prio, w.target_cpu),
+        (93_706_593_513_000, 3, Some(16973), Some(120), Some(1))
+    );
+    assert_eq!(w.next_comm, s(b"perf"));
+    assert_eq!((w.prev_pid, w.prev_comm), (None, None));
+
+    let sw = ev[2];
+    assert_eq!(
+        (sw.prev_pid, sw.prev_state, sw.next_pid),
+        (Some(16973), s(b"S"), Some(2201))
+    );
+    assert_eq!(sw.next_comm, s(b"Web Content"));
+    assert_eq!(
+        (sw.prev_tgid, sw.next_tgid, sw.nr_running),
+        (None, None, None)
+    );
+    assert_eq!(ev[4].prev_state, s(b"R+"));
+
+    let m = ev[6];
+    assert_eq!((m.cpu, m.target_cpu, m.next_pid), (2, Some(3), Some(1300)));
+
+    let c = ev[8]; // compact switch
+    assert_eq!(
+        (c.prev_comm, c.prev_pid, c.prev_prio, c.prev_state),
+        (s(b"kworker/1:1"), Some(40), Some(120), s(b"I"))
+    );
+    assert_eq!((c.next_comm, c.next_pid), (s(b"swapper/1"), Some(0)));
+
+    let odd = ev[9]; // `comm pid/tid` header gives prev_tgid; comm with , " and non-UTF-8
+    assert_eq!(odd.prev_tgid, Some(16972));
+    assert_eq!(odd.next_comm, s(b"a,\"q\" \xff\xfe"));
+    assert_eq!(odd.next_prio, Some(139));
+
+    let cw = ev[10]; // compact wakeup
+    assert_eq!(
+        (cw.next_comm, cw.next_pid, cw.target_cpu),
+        (s(b"perf"), Some(16973), Some(1))
+    );
+    assert_eq!(
+        (ev[11].kind, ev[11].prev_pid, ev[11].prev_comm),
+        (Exit, Some(7), s(b"a,\"q\" \xff\xfe"))
+    );
+}
+
+#[test]
+fn ftrace_sample() {
+    let (r, ev) = run(ImportFormat::Ftrace, "ftrace.txt");
+    assert_eq!(r.lines_read, 29);
+    assert_eq!(r.events_written, 10);
+    assert_eq!(r.events_lost, 130);
+    assert_eq!(
+        r.ignored,
+        counts(&[
+            ("comment", 12),
+            ("cpu_buffer_started", 1),
+            ("lost_events_marker", 2),
+            ("other_event", 1),
+            ("truncated_last_line", 1)
+        ])
+    );
+    assert_eq!(
+        r.bad,
+        counts(&[
+            ("malformed_sched_migrate_task", 1),
+            ("malformed_sched_switch", 1)
+        ])
+    );
+    assert_eq!(
+        r.first_bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+        vec![27, 28]
+    );
+
+    assert_eq!(
+        (ev[0].ts_ns, ev[0].cpu, ev[0].prev_comm, ev[0].next_pid),
+        (12_345_678_901_000, 1, s(b"swapper/1"), Some(40))
+    );
+    assert_eq!(
+        (ev[1].kind, ev[1].next_comm, ev[1].target_cpu),
+        (EventKind::Wakeup, s(b"Web Content"), Some(2))
+    );
+    assert_eq!(
+        (ev[3].prev_comm, ev[3].prev_pid, ev[3].prev_state),
+        (s(b"kworker/u8:2"), Some(77), s(b"I"))
+    );
+    assert_eq!(
+        (ev[4].kind, ev[4].cpu, ev[4].target_cpu),
+        (EventKind::Migrate, 3, Some(1))
+    );
+    assert_eq!(ev[5].kind, EventKind::WakeupNew); // no irq-flags column
+    assert_eq!(
+        (ev[6].prev_pid, ev[6].prev_tgid, ev[6].prev_state),
+        (Some(2002), Some(2001), s(b"Z"))
+    );
+    assert_eq!((ev[7].kind, ev[7].prev_tgid), (EventKind::Exit, Some(2001)));
+    assert_eq!(
+        (ev[8].prev_comm, ev[8].next_comm),
+        (s(b"kworker/1:1"), s(b"swapper/1"))
+    );
+    assert_eq!(
+        (ev[9].next_comm, ev[9].next_pid, ev[9].target_cpu),
+        (s(b"ksoftirqd/0"), Some(15), Some(0))
+    );
+}
+
+#[test]
+fn perf_sched_map_sample() {
+    let (r, ev) = run(ImportFormat::PerfSchedMap, "perf_sched_map.txt");
+    assert_eq!(r.lines_read, 15);
+    assert_eq!(r.events_written, 12);
+    assert_eq!(
+        r.bad,
+        counts(&[
+            ("bad_timestamp", 1),
+            ("no_star", 1),
+            ("unrecognized_line", 1)
+        ])
+    );
+    assert_eq!(r.warnings, counts(&[("unresolved_task_id", 1)]));
+    assert!(ev
+        .iter()
+        .all(|e| e.kind == EventKind::Switch && e.prev_state.is_none()));
+    let cpus: Vec<u32> = ev.iter().map(|e| e.cpu).collect();
+    assert_eq!(cpus, vec![0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 1, 0]);
+    assert_eq!(
+        (ev[0].prev_pid, ev[0].next_pid, ev[0].next_comm),
+        (None, Some(12), s(b"migration/0"))
+    );
+    assert_eq!(
+        (ev[1].prev_pid, ev[1].next_pid, ev[1].next_comm),
+        (Some(12), Some(0), s(b"swapper"))
+    );
+    assert_eq!(ev[1].ts_ns, 993_552_887_642_000);
+    assert_eq!(
+        (ev[4].next_comm, ev[4].next_pid),
+        (s(b"Web Content"), Some(2201))
+    );
+    assert_eq!(ev[6].next_comm, s(b"kworker/3:1-mm_percpu_wq"));
+    assert_eq!(
+        (ev[8].prev_pid, ev[8].next_comm, ev[8].next_pid),
+        (Some(0), s(b"a,\"b\""), Some(99))
+    );
+    assert_eq!((ev[9].prev_pid, ev[9].next_pid), (Some(99), Some(12)));
+    assert_eq!(
+        (ev[10].prev_pid, ev[10].next_pid, ev[10].next_comm),
+        (Some(0), None, None)
+    ); // Q7: no legend
+    assert_eq!((ev[11].prev_pid, ev[11].next_pid), (Some(12), Some(0)));
+}
+
+#[test]
+fn import_file_writes_metadata_and_round_trips() {
+    let dir = common::scratch_dir("import_file");
+    for out in ["p.parquet", "p.csv"] {
+        let o = dir.join(out);
+        let extra = vec![("workload".to_string(), "hackbench".to_string())];
+        let r = import_file(ImportFormat::Ftrace, &data("ftrace.txt"), &o, &extra).unwrap();
+        let (m, ev) = oracle_trace::read_trace(&o).unwrap();
+        assert_eq!(ev.len() as u64, r.events_written);
+        assert_eq!(
+            (m.source.as_str(), m.events, m.events_lost, m.complete),
+            ("ftrace", 10, 130, true)
+        );
+        assert_eq!(m.get("workload"), Some("hackbench"));
+        assert_eq!(m.get("import_bad_lines"), Some("2"));
+        assert_eq!(m.get("import_input"), Some("ftrace.txt"));
+        let (_, direct) = run(ImportFormat::Ftrace, "ftrace.txt");
+        assert_eq!(ev, direct);
+    }
+}
+
+#[test]
+fn missing_input_names_the_file() {
+    let dir = common::scratch_dir("missing");
+    let err = import_file(
+        ImportFormat::Ftrace,
+        &dir.join("nope.txt"),
+        &dir.join("o.parquet"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("nope.txt"));
+}
