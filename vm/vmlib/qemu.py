@@ -10,6 +10,7 @@ import time
 from .paths import HarnessError
 
 INIT_MARK = b"scx-init: start"
+QBOOT = "/usr/share/qemu/qboot.rom"
 # TCG by default: KVM guests crash on this host. KVM only when asked (--kvm / SCX_ORACLE_KVM=1).
 
 
@@ -23,7 +24,9 @@ def command(kernel, initrd, cpus, mem_mb, cmdline, channel_file, kvm=False):
         accel = ["-accel", "kvm", "-cpu", "host"]
     else:
         accel = ["-accel", "tcg,thread=multi", "-cpu", "max"]
-    return [qemu, "-machine", "q35", *accel, "-smp", str(cpus), "-m", str(mem_mb),
+    # qboot (minimal firmware, ~0.5 s faster than SeaBIOS under TCG) when QEMU ships it.
+    bios = ["-bios", QBOOT] if os.path.isfile(QBOOT) else []
+    return [qemu, "-machine", "q35", *accel, *bios, "-smp", str(cpus), "-m", str(mem_mb),
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-monitor", "none",
             # ttyS0: console on our stdout; ttyS1: results channel into a file.
             "-serial", "stdio", "-serial", f"file:{channel_file}",
