@@ -18,4 +18,6 @@ pub use format::Format;
 pub use meta::{source, TraceMeta, SCHEMA_VERSION};
 pub use reader::{read_trace, ReadOptions, TraceReader};
 pub use writer::{TraceWriter, WriterOptions};
+pub mod cli;
 pub mod import;
+pub mod stats;

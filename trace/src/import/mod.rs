@@ -115,7 +115,9 @@ pub fn import_reader<R: BufRead>(
         if !line.terminated {
             // A writer always ends lines; an unterminated last line was cut mid-write and
             // any of its fields may be cut too (next_prio=12 from 120), so it is not trusted.
-            if !line.text.iter().all(u8::is_ascii_whitespace) {
+            if line.text.iter().all(u8::is_ascii_whitespace) {
+                report.ignore("blank");
+            } else {
                 report.ignore("truncated_last_line");
                 report.note_truncated(n, line.text);
             }
