@@ -119,7 +119,7 @@ def write_archive(m, out, compress):
         else:
             w.file(guest, Path(e[1]).read_bytes(), e[2])
     w.close()
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # concurrent builds never collide
     if compress == "gzip":
         with open(tmp, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6,
                                                  mtime=0) as gz:
