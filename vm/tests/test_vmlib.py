@@ -1,0 +1,156 @@
+"""Fast host-side tests of the harness (no QEMU): python3 -m unittest discover -s vm/tests"""
+import base64
+import gzip
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from vmlib import cpio, dmesg, kernel, results, scenarios  # noqa: E402
+from vmlib.paths import HarnessError  # noqa: E402
+
+
+def channel_text(files, noise="console noise\n"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    b64 = base64.encodebytes(gzip.compress(buf.getvalue())).decode()
+    return f"{noise}{results.BEGIN}\n{b64}{results.END}\n"
+
+
+class ChannelTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+
+    def test_roundtrip_and_json(self):
+        agent = {"ops": "oracle_x", "userspace_decisions": 5, "direct_dispatches": 1,
+                 "congestion_fallbacks": 0, "ejected": False, "exit_reason": "unregistered"}
+        files = {"./facts/state_while_running": b"enabled\n", "./facts/agent_exit_code": b"0\n",
+                 "./facts/disable_s": b"0.25\n", "./facts/agent_alive_after_workload": b"yes\n",
+                 "./agent.json": json.dumps(agent).encode(), "./params": b"duration=5\n",
+                 "./dmesg.txt": b"[ 1.0] WARNING: CPU: 0 PID: 1 at foo\n"}
+        (self.tmp / "ch").write_text(channel_text(files))
+        res = self.tmp / "res"
+        results.unpack_channel(self.tmp / "ch", res)
+        doc = results.build({"scenario": "smoke"}, res, True, "", True)
+        self.assertEqual(doc["state_while_running"], "enabled")
+        self.assertEqual(doc["agent_exit_code"], 0)
+        self.assertEqual(doc["facts"]["disable_s"], 0.25)
+        self.assertIs(doc["facts"]["agent_alive_after_workload"], True)
+        self.assertEqual(doc["userspace_decisions"], 5)
+        self.assertIs(doc["ejected"], False)
+        self.assertEqual(doc["params"], {"duration": "5"})
+        self.assertEqual(doc["dmesg_errors"], ["WARNING: CPU: 0 PID: 1 at foo"])
+        self.assertIsNone(doc["error"])
+
+    def test_missing_summary_sets_error_and_null_counters(self):
+        (self.tmp / "ch").write_text(channel_text({"./facts/ops": b"oracle\n"}))
+        res = self.tmp / "res"
+        results.unpack_channel(self.tmp / "ch", res)
+        doc = results.build({}, res, True, "", True)
+        self.assertIsNone(doc["userspace_decisions"])
+        self.assertIn("no summary", doc["error"])
+
+    def test_truncated_and_absent(self):
+        full = channel_text({"./x": b"1"})
+        (self.tmp / "t").write_text(full[: full.index(results.END)])
+        with self.assertRaisesRegex(results.ChannelError, "truncated"):
+            results.unpack_channel(self.tmp / "t", self.tmp / "r")
+        (self.tmp / "n").write_text("only console\n")
+        with self.assertRaisesRegex(results.ChannelError, "no begin marker"):
+            results.unpack_channel(self.tmp / "n", self.tmp / "r")
+
+
+class DmesgTest(unittest.TestCase):
+    LOG = "\n".join([
+        "[    3.6] clocksource: Watchdog remote CPU 1 read timed out",
+        "[    4.0] NMI watchdog: Perf NMI watchdog permanently disabled",
+        '[   10.0] sched_ext: BPF scheduler "oracle" enabled',
+        '[   20.0] sched_ext: BPF scheduler "oracle" disabled (unregistered from user space)',
+        '[   30.0] sched_ext: BPF scheduler "oracle" disabled (runnable task stall)',
+        "[   31.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+    ])
+
+    def test_patterns(self):
+        errs = dmesg.errors(self.LOG)
+        self.assertEqual(len(errs), 2, errs)
+        self.assertTrue(errs[0].startswith('sched_ext: BPF scheduler "oracle" disabled (runnable'))
+
+    def test_last_disable(self):
+        ops, reason = dmesg.last_disable(self.LOG)
+        self.assertEqual((ops, reason), ("oracle", "runnable task stall"))
+        self.assertTrue(dmesg.is_error_exit(reason))
+        self.assertFalse(dmesg.is_error_exit("unregistered from user space"))
+
+
+class CpioTest(unittest.TestCase):
+    def test_newc_layout(self):
+        buf = io.BytesIO()
+        w = cpio.CpioWriter(buf)
+        w.dir("bin")
+        w.file("bin/x", b"abc", 0o755)
+        w.symlink("bin/y", "x")
+        w.chardev("dev/console", 5, 1)
+        w.close()
+        data = buf.getvalue()
+        self.assertEqual(len(data) % 4, 0)
+        self.assertEqual(data.count(b"070701"), 5)
+        self.assertIn(b"TRAILER!!!\0", data)
+
+
+class KernelTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp())
+
+    def test_config_without_sched_ext_names_file(self):
+        cfg = self.tmp / "config"
+        cfg.write_text("# CONFIG_SCHED_CLASS_EXT is not set\nCONFIG_DEBUG_INFO_BTF=y\n")
+        with self.assertRaisesRegex(HarnessError, str(cfg)):
+            kernel.check_config(cfg)
+
+    def test_missing_and_bogus_kernel(self):
+        with self.assertRaisesRegex(HarnessError, "does not exist"):
+            kernel.user_kernel(self.tmp / "nope")
+        (self.tmp / "junk").write_bytes(b"x" * 1024)
+        with self.assertRaisesRegex(HarnessError, "not a kernel image"):
+            kernel.user_kernel(self.tmp / "junk")
+
+    def test_user_kernel_with_config(self):
+        img = self.tmp / "bzImage"
+        img.write_bytes(b"\0" * 0x202 + b"HdrS" + b"\0" * 16)
+        (self.tmp / "config").write_text("CONFIG_SCHED_CLASS_EXT=y\nCONFIG_DEBUG_INFO_BTF=y\n")
+        info = kernel.user_kernel(img)
+        self.assertTrue(info["sched_ext"] and info["btf"])
+
+
+class ScenarioTest(unittest.TestCase):
+    def test_catalogue(self):
+        names = scenarios.names()
+        for n in ("boot", "smoke", "stress", "kill", "demo", "bench"):
+            self.assertIn(n, names)
+        self.assertNotIn("lib", names)
+        self.assertFalse(scenarios.meta("boot")["agent"])
+        self.assertTrue(scenarios.meta("stress")["agent"])
+        with self.assertRaisesRegex(HarnessError, "valid: bench"):
+            scenarios.meta("nope")
+
+    def test_guest_scripts_parse(self):
+        """busybox sh -n on /init, lib.sh and every scenario (what the guest will run)."""
+        vm = Path(__file__).resolve().parent.parent
+        shell = "/bin/busybox" if Path("/bin/busybox").exists() else "sh"
+        for script in [vm / "guest" / "init", *sorted((vm / "scenarios").glob("*.sh"))]:
+            r = subprocess.run([shell, "sh", "-n", str(script)] if shell.endswith("busybox")
+                               else [shell, "-n", str(script)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, f"{script}: {r.stderr}")
+
+
+if __name__ == "__main__":
+    unittest.main()
