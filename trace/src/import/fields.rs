@@ -136,6 +136,20 @@ pub fn kv<'a, const N: usize>(
     Some(out)
 }
 
+/// Count from a lost-events marker: `CPU:3 [LOST 123 EVENTS]`, `LOST 5 events!`.
+pub fn lost_count(line: &[u8]) -> Option<u64> {
+    let pos = find(line, b"LOST ", 0)?;
+    let rest = &line[pos + 5..];
+    let end = rest
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    if end == 0 || !rest[end..].to_ascii_uppercase().starts_with(b" EVENTS") {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,25 +200,11 @@ mod tests {
         let [a, b] = kv(b"comm=xpid=1 pid=2", [("comm", false), ("pid", false)]).unwrap();
         assert_eq!((a.unwrap(), b.unwrap()), (&b"xpid=1"[..], &b"2"[..]));
     }
-}
 
-/// Count from a lost-events marker: `CPU:3 [LOST 123 EVENTS]`, `LOST 5 events!`.
-pub fn lost_count(line: &[u8]) -> Option<u64> {
-    let pos = find(line, b"LOST ", 0)?;
-    let rest = &line[pos + 5..];
-    let end = rest
-        .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    if end == 0 || !rest[end..].to_ascii_uppercase().starts_with(b" EVENTS") {
-        return None;
+    #[test]
+    fn lost_markers() {
+        assert_eq!(lost_count(b"CPU:3 [LOST 123 EVENTS]"), Some(123));
+        assert_eq!(lost_count(b"LOST 5 events!"), Some(5));
+        assert_eq!(lost_count(b"LOST x EVENTS"), None);
     }
-    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
-}
-
-#[test]
-fn lost_markers() {
-    assert_eq!(lost_count(b"CPU:3 [LOST 123 EVENTS]"), Some(123));
-    assert_eq!(lost_count(b"LOST 5 events!"), Some(5));
-    assert_eq!(lost_count(b"LOST x EVENTS"), None);
 }

@@ -205,6 +205,41 @@ fn exit(p: &[u8], ctx: &mut Ctx) -> Option<Parsed> {
     })
 }
 
+/// Builds the schema row. `cur` is the (tid, tgid) of the task the line's header names
+/// (the task running on that CPU): it supplies `prev_tgid` for switches and exits.
+pub fn to_event(
+    ts: u64,
+    cpu: u32,
+    parsed: Parsed,
+    cur: (Option<i32>, Option<i32>),
+) -> crate::Event {
+    use crate::Event;
+    let with_tgid = |mut t: Task| {
+        if t.tgid.is_none() && cur.1.is_some() && t.pid.is_some() && t.pid == cur.0 {
+            t.tgid = cur.1;
+        }
+        t
+    };
+    match parsed {
+        Parsed::Switch { prev, state, next } => {
+            Event::switch(ts, cpu, with_tgid(prev), state, next)
+        }
+        Parsed::Wakeup {
+            new: false,
+            task,
+            target,
+        } => Event::wakeup(ts, cpu, task, target),
+        Parsed::Wakeup {
+            new: true,
+            task,
+            target,
+        } => Event::wakeup_new(ts, cpu, task, target),
+        // `cpu` is the origin (SCHEMA.md); the CPU that executed the migration is dropped.
+        Parsed::Migrate { task, orig, dest } => Event::migrate(ts, orig, task, dest),
+        Parsed::Exit { task } => Event::exit(ts, cpu, with_tgid(task)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,40 +323,5 @@ mod tests {
             &mut c
         )
         .is_err());
-    }
-}
-
-/// Builds the schema row. `cur` is the (tid, tgid) of the task the line's header names
-/// (the task running on that CPU): it supplies `prev_tgid` for switches and exits.
-pub fn to_event(
-    ts: u64,
-    cpu: u32,
-    parsed: Parsed,
-    cur: (Option<i32>, Option<i32>),
-) -> crate::Event {
-    use crate::Event;
-    let with_tgid = |mut t: Task| {
-        if t.tgid.is_none() && cur.1.is_some() && t.pid.is_some() && t.pid == cur.0 {
-            t.tgid = cur.1;
-        }
-        t
-    };
-    match parsed {
-        Parsed::Switch { prev, state, next } => {
-            Event::switch(ts, cpu, with_tgid(prev), state, next)
-        }
-        Parsed::Wakeup {
-            new: false,
-            task,
-            target,
-        } => Event::wakeup(ts, cpu, task, target),
-        Parsed::Wakeup {
-            new: true,
-            task,
-            target,
-        } => Event::wakeup_new(ts, cpu, task, target),
-        // `cpu` is the origin (SCHEMA.md); the CPU that executed the migration is dropped.
-        Parsed::Migrate { task, orig, dest } => Event::migrate(ts, orig, task, dest),
-        Parsed::Exit { task } => Event::exit(ts, cpu, with_tgid(task)),
     }
 }

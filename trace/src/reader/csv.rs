@@ -202,7 +202,7 @@ fn parse_row(line: &str) -> Result<Event> {
     if f.len() != COLUMNS.len() {
         bail!("expected {} fields, found {}", COLUMNS.len(), f.len());
     }
-    fn req<'a>(f: &'a [Option<String>], i: usize) -> Result<&'a str> {
+    fn req(f: &[Option<String>], i: usize) -> Result<&str> {
         f[i].as_deref()
             .ok_or_else(|| anyhow!("column {} must not be empty", COLUMNS[i]))
     }

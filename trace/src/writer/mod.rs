@@ -31,7 +31,7 @@ impl Default for WriterOptions {
 }
 
 enum Sink {
-    Parquet(parquet::ParquetSink),
+    Parquet(Box<parquet::ParquetSink>),
     Csv(csv::CsvSink),
 }
 
@@ -57,9 +57,10 @@ impl TraceWriter {
             File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
         let out = BufWriter::with_capacity(1 << 20, file);
         let sink = match format {
-            Format::Parquet => {
-                Sink::Parquet(parquet::ParquetSink::new(out, opts.row_group_rows.max(1))?)
-            }
+            Format::Parquet => Sink::Parquet(Box::new(parquet::ParquetSink::new(
+                out,
+                opts.row_group_rows.max(1),
+            )?)),
             Format::Csv => Sink::Csv(csv::CsvSink::new(out)?),
         };
         Ok(TraceWriter {
