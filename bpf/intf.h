@@ -76,6 +76,7 @@ struct oracle_counters {
 	u64 bounced;		/* target CPU not allowed: went to shared DSQ */
 	u64 agent_dispatches;	/* times the agent itself was put on a CPU */
 	u64 heartbeats;		/* timer kicks of an idle-looking agent */
+	u64 agent_preempts;	/* CPUs preempted to run a parked agent */
 	u64 drain_errors;	/* bpf_user_ringbuf_drain() failures */
 };
 

@@ -28,12 +28,16 @@ const volatile u32 agent_pid;
 const volatile u64 slice_ns = 5ULL * 1000 * 1000;
 /* Dispatch wakeups to idle CPUs in BPF instead of asking the agent. */
 const volatile bool direct_idle;
+/* Preempt a busy CPU to run the agent when work arrives (see wake_agent). */
+const volatile bool preempt_agent = true;
 
 struct oracle_counters cnt;
 u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
 u64 agent_pending;			/* tasks the agent holds undecided */
 u64 agent_last_run;
 static u32 agent_needed;
+static bool agent_running;
+static u32 agent_kicked;
 static u64 nr_cpu_ids;
 
 struct {
@@ -153,6 +157,32 @@ static void kick_agent(void)
 	bpf_task_release(agent);
 }
 
+/*
+ * Work was queued for a parked agent: get it onto a CPU now rather than when
+ * some task's slice runs out. An idle CPU if there is one, else preempt the
+ * agent's last CPU, at most once per agent run so a burst of enqueues costs
+ * a single preemption.
+ */
+static void wake_agent(void)
+{
+	struct task_struct *agent;
+	s32 cpu;
+
+	if (agent_running)
+		return;
+	agent = bpf_task_from_pid(agent_pid);
+	if (!agent)
+		return;
+	cpu = scx_bpf_pick_idle_cpu(agent->cpus_ptr, 0);
+	if (cpu >= 0) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	} else if (preempt_agent && !__sync_fetch_and_or(&agent_kicked, 1)) {
+		scx_bpf_kick_cpu(scx_bpf_task_cpu(agent), SCX_KICK_PREEMPT);
+		__sync_fetch_and_add(&cnt.agent_preempts, 1);
+	}
+	bpf_task_release(agent);
+}
+
 s32 BPF_STRUCT_OPS(oracle_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
@@ -212,7 +242,7 @@ static void send_to_agent(struct task_struct *p, struct task_ctx *tctx,
 	tctx->idle_cpu = false;
 	bpf_ringbuf_submit(m, 0);
 	__sync_fetch_and_add(&cnt.queued, 1);
-	kick_agent();
+	wake_agent();
 }
 
 void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
@@ -320,6 +350,8 @@ void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
 
 	if (is_agent(p)) {
 		agent_last_run = scx_bpf_now();
+		agent_running = true;
+		agent_kicked = 0;
 		return;
 	}
 	tctx = lookup_ctx(p);
@@ -329,10 +361,15 @@ void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
 
 void BPF_STRUCT_OPS(oracle_stopping, struct task_struct *p, bool runnable)
 {
-	struct task_ctx *tctx = lookup_ctx(p);
+	struct task_ctx *tctx;
 	u64 now = scx_bpf_now();
 
-	if (!tctx || is_agent(p) || !tctx->start_ts)
+	if (is_agent(p)) {
+		agent_running = false;
+		return;
+	}
+	tctx = lookup_ctx(p);
+	if (!tctx || !tctx->start_ts)
 		return;
 	tctx->stop_ts = now;
 	if (now > tctx->start_ts) {

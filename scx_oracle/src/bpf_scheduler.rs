@@ -18,6 +18,7 @@ use crate::wire;
 pub struct Options {
     pub slice_ns: u64,
     pub direct_idle: bool,
+    pub preempt_agent: bool,
     pub verbose: bool,
 }
 
@@ -33,6 +34,7 @@ pub struct Counters {
     pub bounced: u64,
     pub agent_dispatches: u64,
     pub heartbeats: u64,
+    pub agent_preempts: u64,
     pub drain_errors: u64,
 }
 
@@ -85,6 +87,7 @@ impl<'obj> BpfScheduler<'obj> {
         rodata.agent_pid = std::process::id();
         rodata.slice_ns = opts.slice_ns;
         rodata.direct_idle = opts.direct_idle;
+        rodata.preempt_agent = opts.preempt_agent;
 
         let mut skel = scx_ops_load!(skel, oracle_ops, uei)?;
         let link = scx_ops_attach!(skel, oracle_ops)?;
@@ -148,6 +151,7 @@ impl<'obj> BpfScheduler<'obj> {
             bounced: r(&c.bounced),
             agent_dispatches: r(&c.agent_dispatches),
             heartbeats: r(&c.heartbeats),
+            agent_preempts: r(&c.agent_preempts),
             drain_errors: r(&c.drain_errors),
         }
     }

@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// userspace decisions, lower latency).
     #[arg(long)]
     pub direct_idle: bool,
+    /// Never preempt a busy CPU to run the agent; it waits for a slice to
+    /// end (the A/B baseline for that safety net).
+    #[arg(long)]
+    pub lazy_agent: bool,
     /// Detach after SECS seconds (default: run until SIGINT/SIGTERM).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
@@ -53,7 +57,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let mut policy = policy::by_name(&args.policy, slice_ns, nr_cpus)?;
 
     let mut open_object = MaybeUninit::uninit();
-    let opts = Options { slice_ns, direct_idle: args.direct_idle, verbose: args.verbose };
+    let opts = Options {
+        slice_ns,
+        direct_idle: args.direct_idle,
+        preempt_agent: !args.lazy_agent,
+        verbose: args.verbose,
+    };
     let mut sched = BpfScheduler::init(&mut open_object, &opts)?;
     if let Err(e) = crate::memlock::lock_all_memory() {
         eprintln!("scx_oracle: warning: mlockall failed ({e}); page faults may stall the agent");

@@ -26,6 +26,7 @@ pub struct Summary {
     pub queued_to_agent: u64,
     pub agent_runs: u64,
     pub heartbeats: u64,
+    pub agent_preempts: u64,
     /// Decisions that found the user ring full and were retried.
     pub ring_full_retries: u64,
     pub malformed_records: u64,
@@ -68,6 +69,7 @@ impl Summary {
             queued_to_agent: c.queued,
             agent_runs: c.agent_dispatches,
             heartbeats: c.heartbeats,
+            agent_preempts: c.agent_preempts,
             ring_full_retries,
             malformed_records,
             decisions_per_s: if runtime_s > 0.0 { decisions as f64 / runtime_s } else { 0.0 },

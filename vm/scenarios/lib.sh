@@ -40,8 +40,10 @@ wait_state() {
 }
 
 # start_agent [extra args]: start the agent in the background (AGENT_PID); its output goes to
-# /results/agent.log and is echoed on the console. Params: scx.policy, scx.stats.
+# /results/agent.log and is echoed on the console. Params: scx.policy, scx.stats, scx.agent_flags.
 start_agent() {
+  # scx.agent_flags: extra agent flags, comma-separated (the cmdline has no spaces).
+  set -- "$@" $(echo "${SCX_AGENT_FLAGS:-}" | tr ',' ' ')
   fact agent_cmd "$AGENT run --policy ${SCX_POLICY:-fifo} --summary-json /results/agent.json" \
     "--stats ${SCX_STATS:-1} $*"
   : >/results/agent.log
