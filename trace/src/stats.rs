@@ -64,6 +64,7 @@ pub struct WorkloadStats {
     pub duration_s: f64,
     pub switches: u64,
     pub cpus: Vec<CpuStats>,
+    /// Most frequently switched-in task other than idle (pid 0; see `idle_share`).
     pub top_task: Option<TopTask>,
     /// Share of switches that switched to the idle task (pid 0).
     pub idle_share: f64,
@@ -159,7 +160,9 @@ impl Acc {
             .collect();
         let top_task = self
             .next_counts
-            .values()
+            .iter()
+            .filter(|(k, _)| **k != TaskKey::Pid(0))
+            .map(|(_, v)| v)
             .max_by_key(|(n, c, p)| (*n, *p, *c))
             .map(|&(n, comm, pid)| TopTask {
                 task: format!(
@@ -259,7 +262,7 @@ pub fn render_table(stats: &[WorkloadStats]) -> String {
         "tasks",
         "dur_s",
         "sw/s/cpu",
-        "top task (share)",
+        "top non-idle task (share)",
         "idle",
         "last1",
         "last2",

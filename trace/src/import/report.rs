@@ -15,7 +15,7 @@ pub struct BadLine {
     /// 1-based line number in the input.
     pub line: u64,
     pub reason: String,
-    /// The line (lossy UTF-8, cut to 200 bytes).
+    /// The line (lossy UTF-8, cut to 200 bytes, trimmed).
     pub text: String,
 }
 
@@ -45,7 +45,7 @@ fn sample(line: u64, reason: &str, text: &[u8]) -> BadLine {
     BadLine {
         line,
         reason: reason.to_string(),
-        text: String::from_utf8_lossy(cut).into_owned(),
+        text: String::from_utf8_lossy(cut).trim().to_string(),
     }
 }
 
@@ -102,11 +102,11 @@ impl fmt::Display for ImportReport {
         writeln!(f, "  events lost:    {}", self.events_lost)?;
         writeln!(f, "  ignored lines:  {}", self.ignored_lines())?;
         for (k, v) in &self.ignored {
-            writeln!(f, "    {k:<24} {v}")?;
+            writeln!(f, "    {k:<30} {v}")?;
         }
         writeln!(f, "  bad lines:      {}", self.bad_lines())?;
         for (k, v) in &self.bad {
-            writeln!(f, "    {k:<24} {v}")?;
+            writeln!(f, "    {k:<30} {v}")?;
         }
         for (k, v) in &self.warnings {
             writeln!(f, "  warning: {k} x{v}")?;
