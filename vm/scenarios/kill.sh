@@ -12,11 +12,12 @@ sleep "${SCX_KILL_AFTER:-4}"
 agent_alive && fact agent_alive_before_kill yes || fact agent_alive_before_kill no
 fact state_before_kill "$(scx_state)"
 kill -KILL "$AGENT_PID" && fact agent_killed yes
-wait "$AGENT_PID"
-fact agent_exit_code $?
+# Time from the SIGKILL until the kernel has fallen back (the link dies with the process).
 took=$(wait_state disabled 10)
 fact disable_s "$took"
 fact state_after "$(scx_state)"
+wait "$AGENT_PID"
+fact agent_exit_code $?
 stop_console_tail
 wait "$wl"
 rc=$?

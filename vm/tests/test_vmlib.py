@@ -34,6 +34,7 @@ class ChannelTest(unittest.TestCase):
         agent = {"ops": "oracle_x", "userspace_decisions": 5, "direct_dispatches": 1,
                  "congestion_fallbacks": 0, "ejected": False, "exit_reason": "unregistered"}
         files = {"./facts/state_while_running": b"enabled\n", "./facts/agent_exit_code": b"0\n",
+                 "./facts/agent_cmd": b"/usr/bin/scx_oracle run\n",
                  "./facts/disable_s": b"0.25\n", "./facts/agent_alive_after_workload": b"yes\n",
                  "./agent.json": json.dumps(agent).encode(), "./params": b"duration=5\n",
                  "./dmesg.txt": b"[ 1.0] WARNING: CPU: 0 PID: 1 at foo\n"}
@@ -52,12 +53,20 @@ class ChannelTest(unittest.TestCase):
         self.assertIsNone(doc["error"])
 
     def test_missing_summary_sets_error_and_null_counters(self):
-        (self.tmp / "ch").write_text(channel_text({"./facts/ops": b"oracle\n"}))
+        (self.tmp / "ch").write_text(channel_text({"./facts/agent_cmd": b"scx_oracle run\n"}))
         res = self.tmp / "res"
         results.unpack_channel(self.tmp / "ch", res)
         doc = results.build({}, res, True, "", True)
         self.assertIsNone(doc["userspace_decisions"])
         self.assertIn("no summary", doc["error"])
+
+    def test_scenario_that_skipped_the_agent_is_no_error(self):
+        (self.tmp / "ch").write_text(channel_text({"./facts/baseline": b"yes\n"}))
+        res = self.tmp / "res"
+        results.unpack_channel(self.tmp / "ch", res)
+        doc = results.build({}, res, True, "", True)
+        self.assertIsNone(doc["error"])
+        self.assertIs(doc["ejected"], False)
 
     def test_truncated_and_absent(self):
         full = channel_text({"./x": b"1"})

@@ -118,6 +118,8 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out = dict(base)
     facts = read_facts(res_dir) if facts_ok else {}
     params = read_params(res_dir) if facts_ok else {}
+    # A scenario may skip the agent (bench with scx.baseline=1): no agent_cmd fact, no summary.
+    wanted_agent = wanted_agent and (not facts_ok or "agent_cmd" in facts)
     killed = facts.get("agent_killed") is True
     agent, agent_err = read_agent(res_dir, wanted_agent, killed) if facts_ok else (None, None)
     kernel_log = ""
