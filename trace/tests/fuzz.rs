@@ -14,7 +14,12 @@ const FORMATS: [ImportFormat; 3] = [
 
 fn sample_lines() -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
-    for f in ["perf_sched_script.txt", "ftrace.txt", "perf_sched_map.txt"] {
+    for f in [
+        "perf_sched_script.txt",
+        "ftrace.txt",
+        "perf_sched_map.txt",
+        "perf_sched_map_taskname.txt",
+    ] {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data")
             .join(f);
@@ -94,7 +99,7 @@ fn mutate(r: &mut Rng, line: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
 #[test]
 fn arbitrary_bytes_never_panic() {
     let mut r = Rng::new(0xF00D);
-    for _ in 0..3000 {
+    for _ in 0..5000 {
         let input = r.bytes(300);
         for f in FORMATS {
             check(f, &input);
@@ -106,7 +111,7 @@ fn arbitrary_bytes_never_panic() {
 fn mutated_real_lines_never_panic() {
     let pool = sample_lines();
     let mut r = Rng::new(0xBEEF);
-    for _ in 0..4000 {
+    for _ in 0..10_000 {
         let mut input = Vec::new();
         for _ in 0..=r.below(6) {
             let base = &pool[r.below(pool.len() as u64) as usize];

@@ -251,3 +251,36 @@ fn missing_input_names_the_file() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("nope.txt"));
 }
+
+#[test]
+fn perf_sched_map_task_name_variant() {
+    // perf >= 6.11 `--task-name`: no indent, `-`/`**` for hidden tasks, ids containing `*`.
+    let (r, ev) = run(ImportFormat::PerfSchedMap, "perf_sched_map_taskname.txt");
+    assert_eq!(r.lines_read, 9);
+    assert_eq!(r.events_written, 7);
+    assert_eq!(r.ignored, counts(&[("comment", 1)]));
+    assert_eq!(r.bad, counts(&[("ambiguous_star", 1)]));
+    assert_eq!(r.warnings, counts(&[("filtered_task", 1)]));
+    let cpus: Vec<u32> = ev.iter().map(|e| e.cpu).collect();
+    assert_eq!(cpus, vec![1, 2, 1, 0, 4, 3, 0]);
+    assert_eq!(
+        (ev[0].next_comm, ev[0].next_pid),
+        (s(b"wdavdaemon"), Some(62509))
+    );
+    assert_eq!(
+        (ev[2].prev_pid, ev[2].next_pid, ev[2].next_comm),
+        (Some(62509), None, None)
+    );
+    assert_eq!(
+        (ev[4].next_comm, ev[4].next_pid),
+        (s(b":17023"), Some(17023))
+    );
+    assert_eq!(
+        (ev[5].cpu, ev[5].next_comm, ev[5].next_pid),
+        (3, s(b"schbench"), Some(104834))
+    );
+    assert_eq!(
+        (ev[6].prev_pid, ev[6].next_pid),
+        (Some(62283), Some(104835))
+    );
+}

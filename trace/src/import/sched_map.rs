@@ -5,9 +5,9 @@
 //!    A0  *.                                    993552.887642 secs .  => swapper:0
 //! ```
 //!
-//! After a two-space indent every CPU has a 4-character column: a marker (`*` on the CPU
-//! that switched, else space), the 2-character id of its current task (`.` = idle) and a
-//! space. A legend `ID => comm:pid` appears when an id is (re)assigned; perf reuses ids
+//! After a two-space indent (absent in some perf versions) every CPU has a 4-character
+//! column: a marker (`*` on the CPU that switched, else space), the 2-character id of its
+//! current task (`.` = idle; `-` or `**` = a task hidden by `--task-name`) and a space. A legend `ID => comm:pid` appears when an id is (re)assigned; perf reuses ids
 //! after `Z9`, so the legend is tracked as it goes. Each starred column becomes a `switch`
 //! on that CPU: `next` is the star's task, `prev` the task that column held before.
 
@@ -74,6 +74,11 @@ impl SchedMap {
         if id == b"." {
             return idle(&self.legend);
         }
+        if id == b"-" || id == b"**" {
+            // `--task-name` output hides tasks that do not match: identity unknown.
+            ctx.warn("filtered_task");
+            return Task::default();
+        }
         match self.legend.get(id) {
             Some(t) => *t,
             None => {
@@ -82,6 +87,32 @@ impl SchedMap {
             }
         }
     }
+}
+
+/// Position of the switch marker. Ids can contain `*` too (`**` for tasks hidden by
+/// `--task-name`), so pick the column phase (indent 2 as perf prints it, else 0, 1, 3)
+/// at which exactly one `*` sits in a marker position.
+fn marker_star(cols: &[u8]) -> Option<usize> {
+    let stars: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b'*')
+        .map(|(i, _)| i)
+        .collect();
+    if let [one] = stars[..] {
+        return Some(one);
+    }
+    for phase in [2, 0, 1, 3] {
+        let markers: Vec<usize> = stars.iter().copied().filter(|p| p % 4 == phase).collect();
+        // Every other `*` must be an id character right after a marker position.
+        let ids_ok = stars
+            .iter()
+            .all(|p| p % 4 == phase || matches!((p + 4 - phase) % 4, 1 | 2));
+        if let ([one], true) = (&markers[..], ids_ok) {
+            return Some(*one);
+        }
+    }
+    None
 }
 
 impl LineParser for SchedMap {
@@ -114,25 +145,17 @@ impl LineParser for SchedMap {
         if !trim(legend).is_empty() && !self.learn(legend, ctx) {
             return Outcome::Bad("bad_legend");
         }
-        let stars: Vec<usize> = cols
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c == b'*')
-            .map(|(i, _)| i)
-            .collect();
-        let [star] = stars[..] else {
-            return Outcome::Bad(if stars.is_empty() {
-                "no_star"
+        let Some(star) = marker_star(cols) else {
+            return Outcome::Bad(if cols.contains(&b'*') {
+                "ambiguous_star"
             } else {
-                "several_stars"
+                "no_star"
             });
         };
-        if star < 2 || (star - 2) % 4 != 0 {
-            return Outcome::Bad("misaligned_columns");
-        }
-        let cpu = (star - 2) / 4;
-        if cpu > 4096 {
-            return Outcome::Bad("misaligned_columns");
+        // Columns are 4 wide after an indent of 0-3 spaces, so the column index is star / 4.
+        let cpu = star / 4;
+        if cpu > 8192 {
+            return Outcome::Bad("too_many_columns");
         }
         let id = trim(
             cols.get(star + 1..(star + 3).min(cols.len()))
