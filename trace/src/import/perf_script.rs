@@ -56,4 +56,20 @@ mod tests {
         assert_eq!(who_ids(b"perf 10/11"), (Some(11), Some(10)));
         assert_eq!(who_ids(b"x"), (None, None));
     }
+
+    #[test]
+    fn pid_tid_only_prefix_with_ns_timestamp() {
+        // `perf script -F pid,tid,cpu,time,event,trace`: no comm column.
+        let mut out = Vec::new();
+        let line = b"4242/4243 [000] 1.000000001: sched:sched_switch: prev_comm=x y prev_pid=4243 prev_prio=120 prev_state=S ==> next_comm=z next_pid=9 next_prio=120";
+        assert!(matches!(
+            PerfScript.parse_line(line, &mut Ctx::default(), &mut out),
+            Outcome::Events
+        ));
+        assert_eq!(
+            (out[0].ts_ns, out[0].prev_pid, out[0].prev_tgid),
+            (1_000_000_001, Some(4243), Some(4242))
+        );
+        assert_eq!(out[0].prev_comm.unwrap(), "x y");
+    }
 }
