@@ -18,7 +18,7 @@ IGNORE_PATTERNS = [r"clocksource", r"tsc: Marking TSC unstable"]
 _ERR = re.compile("|".join(ERROR_PATTERNS))
 _IGN = re.compile("|".join(IGNORE_PATTERNS))
 _SCX_DISABLED = re.compile(r'sched_ext: BPF scheduler "([^"]*)" disabled \((.*)\)')
-_TS = re.compile(r"^\[\s*\d+\.\d+\]\s*")
+TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s*")
 
 
 def errors(text):
@@ -26,12 +26,12 @@ def errors(text):
     out = []
     for line in text.splitlines():
         if _ERR.search(line) and not _IGN.search(line):
-            out.append(_TS.sub("", line).strip())
+            out.append(TIMESTAMP.sub("", line).strip())
     return out
 
 
 def sched_ext_lines(text):
-    return [_TS.sub("", l).strip() for l in text.splitlines() if "sched_ext" in l]
+    return [TIMESTAMP.sub("", l).strip() for l in text.splitlines() if "sched_ext" in l]
 
 
 def last_disable(text):

@@ -142,7 +142,10 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out["exit_reason"] = (agent or {}).get("exit_reason") or (disable[1] if disable else None)
     out["dmesg_errors"] = dmesg.errors(log_text)
     out["sched_ext_log"] = dmesg.sched_ext_lines(log_text)
-    out["kernel_panic"] = "Kernel panic" in console_text
+    panic = next((l.strip() for l in console_text.splitlines() if "Kernel panic" in l), None)
+    out["kernel_panic"] = panic is not None
+    if panic and not facts_ok:
+        out["error"] = f"{dmesg.TIMESTAMP.sub('', panic)}; {out.get('error') or 'no results'}"
     out["params"] = params
     out["facts"] = facts
     out["agent"] = agent
