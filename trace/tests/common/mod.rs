@@ -114,9 +114,9 @@ pub fn random_events(seed: u64, n: usize) -> Vec<Event> {
     (0..n).map(|_| random_event(&mut r)).collect()
 }
 
-/// A fresh scratch directory under the target dir (no tempfile dependency).
+/// A fresh scratch directory under cargo's per-target test tmpdir (no tempfile dependency).
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("oracle_trace_test_{}_{name}", std::process::id()));
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oracle_trace_{name}"));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
