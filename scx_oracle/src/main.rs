@@ -24,12 +24,18 @@ struct Cli {
 enum Command {
     /// Load the BPF scheduler and make every pick-next decision in userspace.
     Run(run::RunArgs),
+    /// Convert perf/ftrace text traces into the trace schema (Parquet or CSV).
+    Import(oracle_trace::cli::ImportArgs),
+    /// Summarise traces: events, tasks, switch rates, next-task repeat rates.
+    Stats(oracle_trace::cli::StatsArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Import(args) => args.run().map(|()| 0),
+        Command::Stats(args) => args.run().map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),
