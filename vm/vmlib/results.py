@@ -82,7 +82,7 @@ def read_facts(res):
     if fdir.is_dir():
         for f in sorted(fdir.iterdir()):
             facts[f.name] = _typed(f.name, f.read_text(errors="replace"))
-    for name in ("init_uptime", "done_uptime", "scenario_exit_code"):
+    for name in ("init_uptime", "done_uptime", "scenario_exit_code", "scenario_timed_out"):
         if (res / name).is_file():
             facts[name] = _typed(name, (res / name).read_text())
     return facts
@@ -144,12 +144,16 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out["sched_ext_log"] = dmesg.sched_ext_lines(log_text)
     panic = next((l.strip() for l in console_text.splitlines() if "Kernel panic" in l), None)
     out["kernel_panic"] = panic is not None
+    out["scenario_timed_out"] = facts.get("scenario_timed_out") is True
     if panic and not facts_ok:
         out["error"] = f"{dmesg.TIMESTAMP.sub('', panic)}; {out.get('error') or 'no results'}"
     out["params"] = params
     out["facts"] = facts
     out["agent"] = agent
     errors = [e for e in (out.get("error"), agent_err) if e]
+    if out["scenario_timed_out"]:
+        errors.insert(0, f"scenario overran guest_timeout={params.get('guest_timeout')}s "
+                         "and was killed in the guest")
     if facts_ok and (res_dir / "error").is_file():
         errors.append((res_dir / "error").read_text().strip())
     out["error"] = "; ".join(errors) or None
