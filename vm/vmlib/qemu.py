@@ -41,6 +41,14 @@ def run(cmd, console_log, timeout_s, verbose):
                              stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as e:
         raise HarnessError(f"cannot start QEMU: {e}") from e
+    try:
+        return _supervise(p, t0, console_log, timeout_s, verbose)
+    except BaseException:
+        _stop(p)  # Ctrl-C or a bug here: QEMU is in its own session and would outlive us
+        raise
+
+
+def _supervise(p, t0, console_log, timeout_s, verbose):
     buf = bytearray()
     boot_s = None
     timed_out = False
