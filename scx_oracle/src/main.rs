@@ -9,6 +9,7 @@ mod policy;
 mod run;
 mod summary;
 mod task;
+mod tracer;
 mod wire;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Import(oracle_trace::cli::ImportArgs),
     /// Summarise traces: events, tasks, switch rates, next-task repeat rates.
     Stats(oracle_trace::cli::StatsArgs),
+    /// Record scheduler events (BPF raw tracepoints) into a trace file.
+    Trace(tracer::TraceArgs),
 }
 
 fn main() {
@@ -36,6 +39,7 @@ fn main() {
         Command::Run(args) => run::run(args),
         Command::Import(args) => args.run().map(|()| 0),
         Command::Stats(args) => args.run().map(|()| 0),
+        Command::Trace(args) => tracer::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * scx_oracle trace: scheduling events into one BPF ring buffer.
+ *
+ * Raw tracepoints only (tp_btf/fentry need BPF trampolines, which some of
+ * our kernels lack), so task pointers are plain scalars and every field is
+ * read with CO-RE probe reads. One fixed-size struct ot_event per event;
+ * a full ring drops the event and counts it in the per-CPU "lost" array.
+ *
+ * Records are submitted with BPF_RB_NO_WAKEUP: userspace drains the ring on
+ * a timer. Waking the tracer per batch would make it a source of the very
+ * context switches it records.
+ */
+/*
+ * Not <scx/common.bpf.h>: it brings sched_ext programs of its own (an fentry
+ * probe) that cannot load where BPF trampolines or sched_ext are missing.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "trace_intf.h"
+
+char _license[] SEC("license") = "GPL";
+
+/* Set by userspace before load; frozen rodata lets the verifier drop unused filters. */
+const volatile bool filter_cpus;
+const volatile u64 cpu_mask[OT_MAX_CPUS / 64];
+const volatile u32 comm_prefix_len;
+const volatile char comm_prefix[OT_COMM_LEN];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);	/* resized by userspace (--ring-mb) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} lost SEC(".maps");
+
+static __always_inline bool cpu_traced(u32 cpu)
+{
+	if (!filter_cpus)
+		return true;
+	if (cpu >= OT_MAX_CPUS)
+		return false;
+	return cpu_mask[cpu / 64] & (1ULL << (cpu % 64));
+}
+
+static __always_inline bool comm_matches(const char *comm)
+{
+	for (int i = 0; i < OT_COMM_LEN; i++) {
+		if (i >= comm_prefix_len)
+			return true;
+		if (comm[i] != comm_prefix[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline struct ot_event *reserve(u32 type, u32 cpu)
+{
+	struct ot_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		u32 zero = 0;
+		u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (n)
+			(*n)++;	/* per-CPU slot: no atomics needed */
+		return NULL;
+	}
+	e->ts = bpf_ktime_get_ns();
+	e->cpu = cpu;
+	e->type = type;
+	e->flags = 0;
+	e->target_cpu = 0;
+	e->nr_running = 0;
+	e->prev_pid = e->prev_tgid = e->prev_prio = 0;
+	e->prev_state = 0;
+	e->prev_exit_state = 0;
+	e->next_pid = e->next_tgid = e->next_prio = 0;
+	e->__pad = 0;
+	e->prev_comm[0] = 0;
+	e->next_comm[0] = 0;
+	return e;
+}
+
+/*
+ * Submits @e unless the comm filter rejects it. The record was already
+ * reserved, so a filtered event costs ring space until it is discarded, but
+ * filtering on the comm needs the comm, which lives in the record.
+ */
+static __always_inline void submit(struct ot_event *e)
+{
+	if (comm_prefix_len && !comm_matches(e->prev_comm) && !comm_matches(e->next_comm)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void read_prev(struct ot_event *e, struct task_struct *p)
+{
+	e->prev_pid = BPF_CORE_READ(p, pid);
+	e->prev_tgid = BPF_CORE_READ(p, tgid);
+	e->prev_prio = BPF_CORE_READ(p, prio);
+	bpf_core_read(e->prev_comm, sizeof(e->prev_comm), &p->comm);
+}
+
+static __always_inline void read_next(struct ot_event *e, struct task_struct *p)
+{
+	e->next_pid = BPF_CORE_READ(p, pid);
+	e->next_tgid = BPF_CORE_READ(p, tgid);
+	e->next_prio = BPF_CORE_READ(p, prio);
+	bpf_core_read(e->next_comm, sizeof(e->next_comm), &p->comm);
+}
+
+/*
+ * nr_running of the rq @p is on, through p->se.cfs_rq->rq. The direct way,
+ * bpf_per_cpu_ptr(&runqueues, cpu), needs the kernel to resolve the
+ * "runqueues" ksym by kallsyms, which fails without CONFIG_KALLSYMS_ALL
+ * (our 6.18 host) and makes the whole object fail to load. cfs_rq->rq
+ * exists with CONFIG_FAIR_GROUP_SCHED (Debian, our kernels); without it the
+ * field is absent and nr_running stays null. Every task, idle included, has
+ * se.cfs_rq set to its CPU's root cfs_rq by set_task_rq().
+ */
+static __always_inline void read_nr_running(struct ot_event *e, struct task_struct *p)
+{
+	if (!bpf_core_field_exists(struct cfs_rq, rq) ||
+	    !bpf_core_field_exists(struct sched_entity, cfs_rq))
+		return;
+	e->nr_running = BPF_CORE_READ(p, se.cfs_rq, rq, nr_running);
+	e->flags |= OT_F_NR_RUNNING;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	struct ot_event *e;
+
+	if (!cpu_traced(cpu) || !(e = reserve(OT_SWITCH, cpu)))
+		return 0;
+	read_prev(e, prev);
+	e->prev_state = prev_state;
+	e->prev_exit_state = BPF_CORE_READ(prev, exit_state);
+	if (preempt)
+		e->flags |= OT_F_PREEMPT;
+	read_next(e, next);
+	read_nr_running(e, prev);
+	submit(e);
+	return 0;
+}
+
+static __always_inline void wakeup(u32 type, struct task_struct *p)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	/* What the tracepoint prints as target_cpu: task_cpu(p), already chosen. */
+	u32 target = BPF_CORE_READ(p, thread_info.cpu);
+	struct ot_event *e;
+
+	if (!cpu_traced(cpu) && !cpu_traced(target))
+		return;
+	if (!(e = reserve(type, cpu)))
+		return;
+	e->target_cpu = target;
+	read_next(e, p);
+	read_nr_running(e, (struct task_struct *)bpf_get_current_task());
+	submit(e);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	wakeup(OT_WAKEUP, p);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	wakeup(OT_WAKEUP_NEW, p);
+	return 0;
+}
+
+SEC("raw_tp/sched_migrate_task")
+int BPF_PROG(on_migrate, struct task_struct *p, int dest_cpu)
+{
+	/* The tracepoint fires before set_task_cpu() moves p: task_cpu(p) is the origin. */
+	u32 orig = BPF_CORE_READ(p, thread_info.cpu);
+	struct ot_event *e;
+
+	if (!cpu_traced(orig) && !cpu_traced(dest_cpu))
+		return 0;
+	if (!(e = reserve(OT_MIGRATE, orig)))
+		return 0;
+	e->target_cpu = dest_cpu;
+	read_next(e, p);
+	read_nr_running(e, p);
+	submit(e);
+	return 0;
+}
+
+/* Only arg 0: newer kernels add bool group_dead, older ones do not. */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	struct ot_event *e;
+
+	if (!cpu_traced(cpu) || !(e = reserve(OT_EXIT, cpu)))
+		return 0;
+	read_prev(e, p);
+	read_nr_running(e, p);
+	submit(e);
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Record format shared by the scheduling-event tracer (trace.bpf.c) and its
+ * Rust reader (bindgen turns this header into scx_oracle's trace_intf.rs).
+ * Naturally aligned fixed-width fields only, so both sides agree on the
+ * layout; the Rust unit tests check the size.
+ */
+#ifndef __ORACLE_TRACE_INTF_H
+#define __ORACLE_TRACE_INTF_H
+
+#ifndef __VMLINUX_H__
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef signed int s32;
+#endif
+
+enum ot_consts {
+	OT_COMM_LEN		= 16,
+	/* --cpus bitmap size; CPUs beyond it can only be traced unfiltered. */
+	OT_MAX_CPUS		= 4096,
+};
+
+/* Values of ot_event.type, one per raw tracepoint. */
+enum ot_event_type {
+	OT_SWITCH		= 1,
+	OT_WAKEUP		= 2,
+	OT_WAKEUP_NEW	= 3,
+	OT_MIGRATE		= 4,
+	OT_EXIT		= 5,
+};
+
+/* ot_event.flags */
+enum ot_event_flags {
+	OT_F_PREEMPT		= 1 << 0, /* switch: prev was preempted (R+) */
+	OT_F_NR_RUNNING	= 1 << 1, /* nr_running is valid */
+};
+
+/*
+ * One event. prev_* is the outgoing (switch) or exiting (exit) task, next_*
+ * the incoming (switch) or concerned (wakeup, migrate) task; fields an event
+ * does not use are left zero and ignored by the reader. prev_state and
+ * prev_exit_state are the raw kernel values: userspace folds them into the
+ * tracepoint's report bits (cheaper to test there than in BPF).
+ */
+struct ot_event {
+	u64	ts;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	u32	cpu;		/* migrate: orig_cpu */
+	u32	type;		/* enum ot_event_type */
+	u32	flags;		/* enum ot_event_flags */
+	u32	target_cpu;	/* wakeup: task_cpu(p); migrate: dest_cpu */
+	u32	nr_running;	/* rq->nr_running of @cpu, if OT_F_NR_RUNNING */
+	s32	prev_pid;
+	s32	prev_tgid;
+	s32	prev_prio;
+	u32	prev_state;	/* sched_switch's prev_state argument */
+	s32	prev_exit_state;
+	s32	next_pid;
+	s32	next_tgid;
+	s32	next_prio;
+	u32	__pad;
+	char	prev_comm[OT_COMM_LEN];
+	char	next_comm[OT_COMM_LEN];
+};
+
+#endif /* __ORACLE_TRACE_INTF_H */

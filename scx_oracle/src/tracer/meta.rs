@@ -1,0 +1,52 @@
+//! File metadata of a BPF trace: what was traced, where, and for how long.
+use anyhow::Result;
+use oracle_trace::{source, TraceMeta};
+
+use super::args::TraceArgs;
+use super::record::Outcome;
+
+/// Metadata with the user's --meta pairs only; built before tracing so a bad
+/// key fails before anything is recorded.
+pub fn user_meta(args: &TraceArgs) -> Result<TraceMeta> {
+    let mut m = TraceMeta::new(source::BPF_TRACER);
+    for (k, v) in &args.meta {
+        m.insert(k, v.as_str())?;
+    }
+    Ok(m)
+}
+
+/// Adds what the tracer knows; a --meta pair with the same key wins.
+pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<TraceMeta> {
+    m.events_lost = out.lost;
+    let (kernel, host) = uname();
+    let ours = [
+        ("duration_s", format!("{:.3}", out.elapsed.as_secs_f64())),
+        ("cpus", args.cpus.as_ref().map_or("all".into(), |c| c.text.clone())),
+        ("comm_filter", args.comm_filter.clone().unwrap_or_default()),
+        ("ring_mb", args.ring_mb.to_string()),
+        ("kernel", kernel),
+        ("hostname", host),
+        ("tracer", "raw_tp".into()),
+    ];
+    for (k, v) in ours {
+        if m.get(k).is_none() {
+            m.insert(k, v)?;
+        }
+    }
+    Ok(m)
+}
+
+/// (kernel release, hostname) from uname(2).
+fn uname() -> (String, String) {
+    // SAFETY: uname fills the zeroed struct; the fields are NUL-terminated.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return (String::new(), String::new());
+        }
+        let s = |f: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(f.as_ptr()).to_string_lossy().into_owned()
+        };
+        (s(&u.release), s(&u.nodename))
+    }
+}

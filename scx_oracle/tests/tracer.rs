@@ -1,0 +1,265 @@
+//! `scx_oracle trace` on the host, as a child process (tests the CLI too).
+//! Needs root and BPF: these tests FAIL, not skip, without them (CI runs as root).
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use oracle_trace::{read_trace, Event, EventKind};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scx_oracle");
+/// Round trips of the ping-pong workload.
+const N: usize = 2000;
+
+/// Traced tests pin their workload to one CPU; running two at once would interleave them.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn require_root() {
+    // SAFETY: no arguments.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(euid, 0, "tracer tests need root (BPF); run them as root, they do not skip");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&p);
+    let _ = std::fs::remove_file(p.with_extension(format!(
+        "{}.partial",
+        p.extension().unwrap().to_str().unwrap()
+    )));
+    p
+}
+
+/// Starts the tracer and waits until its probes are attached.
+fn start_tracer(out: &Path, extra: &[&str]) -> Child {
+    let mut child = Command::new(BIN)
+        .arg("trace")
+        .arg("--output")
+        .arg(out)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning scx_oracle trace");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains("trace: recording") => break,
+            Some(Ok(l)) => seen.push(l),
+            _ => panic!("tracer exited before attaching: {}", seen.join("\n")),
+        }
+    }
+    // Keep draining stderr so progress lines never block the tracer.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+/// SIGINT, then the tracer's stdout (which must report a clean exit).
+fn stop_tracer(child: Child) -> String {
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("waiting for the tracer");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "tracer failed: {:?}\n{stdout}", out.status);
+    stdout
+}
+
+/// Pins the calling thread to `cpu` at SCHED_FIFO 10 and names it: with a
+/// real-time class, nothing but RT kernel threads can run between the two.
+fn pin_rt(cpu: usize, name: &str) {
+    // SAFETY: plain syscalls on the calling thread with initialised arguments.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set), 0);
+        let p = libc::sched_param { sched_priority: 10 };
+        assert_eq!(libc::sched_setscheduler(0, libc::SCHED_FIFO, &p), 0, "SCHED_FIFO");
+        let c = std::ffi::CString::new(name).unwrap();
+        libc::prctl(libc::PR_SET_NAME, c.as_ptr());
+    }
+}
+
+fn gettid() -> i32 {
+    // SAFETY: no arguments.
+    unsafe { libc::gettid() }
+}
+
+/// Two threads bounce one byte over a pair of pipes `n` times, both on `cpu`:
+/// every handoff is one context switch. Returns (pinger tid, ponger tid).
+fn ping_pong(cpu: usize, n: usize, names: (&str, &str)) -> (i32, i32) {
+    let mut a = [0i32; 2];
+    let mut b = [0i32; 2];
+    // SAFETY: pipe(2) fills the arrays.
+    unsafe {
+        assert_eq!(libc::pipe(a.as_mut_ptr()), 0);
+        assert_eq!(libc::pipe(b.as_mut_ptr()), 0);
+    }
+    let io = |fd: i32, write: bool| {
+        let mut byte = 0u8;
+        // SAFETY: one byte to/from a valid buffer.
+        let r = unsafe {
+            if write {
+                libc::write(fd, (&raw const byte).cast(), 1)
+            } else {
+                libc::read(fd, (&raw mut byte).cast(), 1)
+            }
+        };
+        assert_eq!(r, 1, "pipe io");
+    };
+    let pong_name = names.1.to_string();
+    let ponger = std::thread::spawn(move || {
+        pin_rt(cpu, &pong_name);
+        let tid = gettid();
+        for _ in 0..n {
+            io(a[0], false);
+            io(b[1], true);
+        }
+        tid
+    });
+    let ping_name = names.0.to_string();
+    let pinger = std::thread::spawn(move || {
+        pin_rt(cpu, &ping_name);
+        let tid = gettid();
+        for _ in 0..n {
+            io(a[1], true);
+            io(b[0], false);
+        }
+        tid
+    });
+    let ids = (pinger.join().unwrap(), ponger.join().unwrap());
+    // SAFETY: closing our own fds.
+    unsafe {
+        for fd in a.into_iter().chain(b) {
+            libc::close(fd);
+        }
+    }
+    ids
+}
+
+/// Switches between the two threads, in either direction.
+fn handoffs(events: &[Event], (ping, pong): (i32, i32)) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.kind == EventKind::Switch)
+        .filter(|e| {
+            (e.prev_pid, e.next_pid) == (Some(ping), Some(pong))
+                || (e.prev_pid, e.next_pid) == (Some(pong), Some(ping))
+        })
+        .collect()
+}
+
+fn last_cpu() -> usize {
+    // SAFETY: sysconf has no pointer arguments.
+    (unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as usize).max(1) - 1
+}
+
+#[test]
+fn ping_pong_switches_are_all_recorded() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-pingpong.parquet");
+    let tracer = start_tracer(&out, &["--meta", "workload=pingpong"]);
+    let cpu = last_cpu();
+    let ids = ping_pong(cpu, N, ("otping", "otpong"));
+    let stdout = stop_tracer(tracer);
+    assert!(stdout.contains("events lost: 0"), "{stdout}");
+
+    let (meta, events) = read_trace(&out).unwrap();
+    assert!(meta.complete);
+    assert_eq!(meta.events_lost, 0);
+    assert_eq!(meta.source, "bpf-tracer");
+    assert_eq!(meta.get("workload"), Some("pingpong"));
+    assert!(meta.get("kernel").is_some() && meta.get("duration_s").is_some());
+    assert_eq!(meta.events as usize, events.len());
+
+    let sw = handoffs(&events, ids);
+    assert!(
+        sw.len() >= 2 * N - 5 && sw.len() <= 2 * N + 50,
+        "{} ping-pong switches recorded, expected ~{}",
+        sw.len(),
+        2 * N
+    );
+    let pid = std::process::id() as i32;
+    for e in &sw {
+        assert_eq!(e.cpu as usize, cpu);
+        assert_eq!((e.prev_tgid, e.next_tgid), (Some(pid), Some(pid)));
+        assert_eq!(e.prev_prio, Some(89), "SCHED_FIFO 10 is kernel prio 89");
+        assert!(e.prev_state.is_some() && e.nr_running.is_some());
+        let comms = [e.prev_comm.unwrap().to_string(), e.next_comm.unwrap().to_string()];
+        assert!(comms.contains(&"otping".to_string()) && comms.contains(&"otpong".to_string()));
+    }
+    // Blocking reads: the outgoing thread sleeps (S) in most handoffs.
+    assert!(sw.iter().filter(|e| e.prev_state.unwrap() == "S").count() >= N);
+    // Each handoff is preceded by a wakeup of the incoming thread.
+    let wakeups = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Wakeup && [Some(ids.0), Some(ids.1)].contains(&e.next_pid))
+        .count();
+    assert!(wakeups >= 2 * N - 5, "{wakeups} wakeups");
+    // Per-CPU time order holds on the pinned CPU.
+    let ts: Vec<u64> = events.iter().filter(|e| e.cpu as usize == cpu).map(|e| e.ts_ns).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "events of CPU {cpu} out of order");
+}
+
+#[test]
+fn csv_output_with_filters() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-filtered.csv");
+    let cpu = last_cpu();
+    let cpus = cpu.to_string();
+    let tracer = start_tracer(&out, &["--comm-filter", "otcsv", "--cpus", &cpus]);
+    let ids = ping_pong(cpu, 200, ("otcsvping", "otcsvpong"));
+    let stdout = stop_tracer(tracer);
+    assert!(stdout.contains("events lost: 0"), "{stdout}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("ts_ns,cpu,event,"), "CSV header");
+    assert!(text.contains("# complete=true") && text.contains("# comm_filter=otcsv"));
+
+    let (meta, events) = read_trace(&out).unwrap();
+    assert!(meta.complete && meta.events > 0);
+    let sw = handoffs(&events, ids);
+    assert!(sw.len() >= 2 * 200 - 5, "{} switches", sw.len());
+    for e in &events {
+        let starts = |c: Option<oracle_trace::ShortStr>| c.is_some_and(|c| c.as_bytes().starts_with(b"otcsv"));
+        assert!(starts(e.prev_comm) || starts(e.next_comm), "comm filter let through {e:?}");
+        assert!(e.cpu as usize == cpu || e.target_cpu == Some(cpu as u32), "cpu filter let through {e:?}");
+    }
+}
+
+#[test]
+fn bad_cpus_are_rejected_clearly() {
+    let out = scratch("tracer-bad.parquet");
+    for (arg, want) in [("3-1", "bad CPU list"), ("x", "bad CPU list"), ("4000", "does not exist")] {
+        let o = Command::new(BIN)
+            .args(["trace", "--output"])
+            .arg(&out)
+            .args(["--cpus", arg])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "--cpus {arg} accepted");
+        assert!(err.contains("--cpus") && err.contains(want), "--cpus {arg}: {err}");
+    }
+    assert!(!out.exists());
+}
+
+#[test]
+fn stops_by_itself_after_duration() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-duration.parquet");
+    let t0 = Instant::now();
+    let o = Command::new(BIN)
+        .args(["trace", "--quiet", "--duration", "0.5", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    assert!(o.stderr.is_empty(), "--quiet printed: {}", String::from_utf8_lossy(&o.stderr));
+    let (meta, _) = read_trace(&out).unwrap();
+    assert!(meta.complete);
+}
