@@ -5,7 +5,7 @@ import re
 from .paths import SCENARIO_DIR, HarnessError
 
 META_RE = re.compile(r"^# scx-meta:(.*)$", re.M)
-NOT_SCENARIOS = {"lib"}
+NOT_SCENARIOS = {"lib", "workloads"}  # sourced helpers, not scenarios
 
 
 def names():
