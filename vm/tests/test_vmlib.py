@@ -145,7 +145,8 @@ class ScenarioTest(unittest.TestCase):
         names = scenarios.names()
         for n in ("boot", "smoke", "stress", "kill", "demo", "bench"):
             self.assertIn(n, names)
-        self.assertNotIn("lib", names)
+        self.assertNotIn("lib", names)  # helpers have no scx-meta header
+        self.assertNotIn("workloads", names)
         self.assertFalse(scenarios.meta("boot")["agent"])
         self.assertTrue(scenarios.meta("stress")["agent"])
         with self.assertRaisesRegex(HarnessError, "valid: bench"):

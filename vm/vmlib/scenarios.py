@@ -1,22 +1,25 @@
-"""The scenario catalogue: one vm/scenarios/NAME.sh per scenario, with a metadata header line
-`# scx-meta: agent=yes|no timeout=SECONDS` (timeout is the default host-side limit under TCG)."""
+"""The scenario catalogue: a vm/scenarios/NAME.sh is a scenario iff it carries the header line
+`# scx-meta: agent=yes|no timeout=SECONDS` (timeout: default host-side limit under TCG).
+Other .sh files there (lib.sh, workloads.sh) are helpers the scenarios source."""
 import re
 
 from .paths import SCENARIO_DIR, HarnessError
 
 META_RE = re.compile(r"^# scx-meta:(.*)$", re.M)
-NOT_SCENARIOS = {"lib", "workloads"}  # sourced helpers, not scenarios
+
+
+def _header(path):
+    m = META_RE.search(path.read_text(errors="replace"))
+    return dict(w.split("=", 1) for w in m.group(1).split() if "=" in w) if m else None
 
 
 def names():
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.sh") if p.stem not in NOT_SCENARIOS)
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.sh") if _header(p) is not None)
 
 
 def meta(name):
     """{'agent': bool, 'timeout': int} for a scenario; clear error (listing valid ones) if unknown."""
     if name not in names():
         raise HarnessError(f"unknown scenario {name!r}; valid: {', '.join(names())}")
-    text = (SCENARIO_DIR / f"{name}.sh").read_text()
-    m = META_RE.search(text)
-    kv = dict(w.split("=", 1) for w in m.group(1).split()) if m else {}
+    kv = _header(SCENARIO_DIR / f"{name}.sh")
     return {"agent": kv.get("agent", "yes") == "yes", "timeout": int(kv.get("timeout", 180))}
