@@ -70,7 +70,7 @@ struct oracle_counters {
 	u64 queued;		/* tasks sent to the agent */
 	u64 user_dispatches;	/* agent decisions applied in ops.dispatch */
 	u64 direct_dispatches;	/* dispatched in BPF without the agent */
-	u64 kthread_dispatches;	/* ...of which per-CPU kthreads */
+	u64 kthread_dispatches;	/* ...of which kernel threads */
 	u64 congested;		/* ring full: straight to the shared DSQ */
 	u64 stale_dropped;	/* decisions for a task no longer waiting */
 	u64 bounced;		/* target CPU not allowed: went to shared DSQ */

@@ -260,6 +260,18 @@ void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
 		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
 		return;
 	}
+	/*
+	 * Unbound kthreads (kworker/u*) run the sched_ext watchdog and the
+	 * writeback the agent's own I/O may wait on: never make them wait for
+	 * the agent. Key 0 puts them ahead of agent decisions.
+	 */
+	if (p->flags & PF_KTHREAD) {
+		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
+		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
+		kick_for(p, scx_bpf_task_cpu(p));
+		return;
+	}
 	tctx = lookup_ctx(p);
 	if (!tctx) {
 		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -139,7 +139,8 @@ impl ParquetSink {
     pub fn new(out: BufWriter<File>, row_group_rows: usize) -> Result<Self> {
         let schema = Arc::new(parse_message_type(PARQUET_SCHEMA).context("parquet schema")?);
         let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+            // zstd: about half snappy's size on scheduler traces, and pyarrow reads it.
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).context("zstd level")?))
             .set_created_by(format!("oracle_trace {}", env!("CARGO_PKG_VERSION")))
             .build();
         let writer = SerializedFileWriter::new(out, schema, Arc::new(props))?;
