@@ -323,6 +323,27 @@ out:
 	return scx_bpf_dispatch_nr_slots() ? 1 : 0;
 }
 
+/*
+ * Serve this CPU's queue and the shared one in key order: with a fixed
+ * priority, a CPU kept busy by tasks pinned to it (stress-ng --affinity-pin)
+ * would never reach the shared queue and its tasks would stall.
+ */
+static bool consume_by_key(s32 cpu)
+{
+	u64 local = cpu_dsq(cpu);
+	struct task_struct *lp, *sp;
+	bool local_first;
+
+	lp = __COMPAT_scx_bpf_dsq_peek(local);
+	sp = __COMPAT_scx_bpf_dsq_peek(SHARED_DSQ);
+	local_first = lp && (!sp || lp->scx.dsq_vtime <= sp->scx.dsq_vtime);
+	if (local_first && scx_bpf_dsq_move_to_local(local, 0))
+		return true;
+	/* The shared head may be pinned elsewhere: then the local queue. */
+	return scx_bpf_dsq_move_to_local(SHARED_DSQ, 0) ||
+	       scx_bpf_dsq_move_to_local(local, 0);
+}
+
 void BPF_STRUCT_OPS(oracle_dispatch, s32 cpu, struct task_struct *prev)
 {
 	bool agent_work;
@@ -338,9 +359,7 @@ void BPF_STRUCT_OPS(oracle_dispatch, s32 cpu, struct task_struct *prev)
 		__sync_fetch_and_add(&cnt.agent_dispatches, 1);
 		return;
 	}
-	if (scx_bpf_dsq_move_to_local(cpu_dsq(cpu), 0))
-		return;
-	if (scx_bpf_dsq_move_to_local(SHARED_DSQ, 0))
+	if (consume_by_key(cpu))
 		return;
 	/* Nothing else wants this CPU: let @prev run on, except an idle agent. */
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) &&

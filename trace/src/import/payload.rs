@@ -4,8 +4,9 @@
 //! which `perf sched script` and `trace-cmd report` use by default.
 
 use super::fields::{comm, find_from, kv, parse_i32, parse_u32, trim};
-use super::Ctx;
-use crate::event::{ShortStr, Task};
+use super::header::Header;
+use super::{Ctx, Outcome};
+use crate::event::{Event, ShortStr, Task};
 
 pub enum Parsed {
     Switch {
@@ -323,5 +324,18 @@ mod tests {
             &mut c
         )
         .is_err());
+    }
+}
+
+/// The shared tail of the line importers: parse `h`'s payload and append its event.
+/// `ids` are the (pid, tgid) of the running task named by the line prefix.
+pub(crate) fn push(h: &Header, ids: (Option<i32>, Option<i32>), ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+    match parse(h.event, h.payload, ctx) {
+        Ok(Some(p)) => {
+            out.push(to_event(h.ts_ns, h.cpu, p, ids));
+            Outcome::Events
+        }
+        Ok(None) => Outcome::Ignored("other_event"),
+        Err(why) => Outcome::Bad(why),
     }
 }

@@ -35,14 +35,7 @@ impl LineParser for PerfScript {
                 None => Outcome::Bad("unrecognized_line"),
             };
         };
-        match payload::parse(h.event, h.payload, ctx) {
-            Ok(Some(p)) => {
-                out.push(payload::to_event(h.ts_ns, h.cpu, p, who_ids(h.who)));
-                Outcome::Events
-            }
-            Ok(None) => Outcome::Ignored("other_event"),
-            Err(why) => Outcome::Bad(why),
-        }
+        payload::push(&h, who_ids(h.who), ctx, out)
     }
 }
 
