@@ -31,7 +31,7 @@ enum oracle_consts {
 /* ops.select_cpu()/enqueue() facts worth a policy's attention. */
 enum oracle_task_flags {
 	ORACLE_TF_WAKEUP	= 1 << 0, /* enqueued by a wakeup */
-	ORACLE_TF_KTHREAD	= 1 << 1,
+	/* 1 << 1 was "kernel thread": kthreads no longer reach the agent. */
 	ORACLE_TF_IDLE_CPU	= 1 << 2, /* @cpu was idle at select_cpu() */
 	ORACLE_TF_LAST		= 1 << 3, /* last runnable task on its CPU */
 };

@@ -88,10 +88,6 @@ static bool is_agent(const struct task_struct *p)
 	return p->pid == agent_pid;
 }
 
-static bool is_percpu_kthread(const struct task_struct *p)
-{
-	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
-}
 
 static u64 cpu_dsq(s32 cpu)
 {
@@ -145,6 +141,13 @@ static void kick_for(const struct task_struct *p, s32 cpu)
 	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
 	if (cpu >= 0)
 		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+}
+
+/* BPF places @p itself: head of the shared DSQ (key 0), a CPU kicked for it. */
+static void insert_shared(struct task_struct *p, u64 enq_flags)
+{
+	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+	kick_for(p, scx_bpf_task_cpu(p));
 }
 
 static void kick_agent(void)
@@ -211,8 +214,7 @@ static void send_to_agent(struct task_struct *p, struct task_ctx *tctx,
 	if (!m) {
 		/* Agent too slow: keep the task moving, and say so. */
 		__sync_fetch_and_add(&cnt.congested, 1);
-		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
-		kick_for(p, scx_bpf_task_cpu(p));
+		insert_shared(p, enq_flags);
 		return;
 	}
 	m->pid = p->pid;
@@ -230,8 +232,6 @@ static void send_to_agent(struct task_struct *p, struct task_ctx *tctx,
 	m->flags = 0;
 	if (enq_flags & SCX_ENQ_WAKEUP)
 		m->flags |= ORACLE_TF_WAKEUP;
-	if (p->flags & PF_KTHREAD)
-		m->flags |= ORACLE_TF_KTHREAD;
 	if (tctx->idle_cpu)
 		m->flags |= ORACLE_TF_IDLE_CPU;
 	if (enq_flags & SCX_ENQ_LAST)
@@ -253,30 +253,24 @@ void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
 		scx_bpf_dsq_insert(p, AGENT_DSQ, slice_ns, enq_flags);
 		return;
 	}
-	/* ksoftirqd, per-CPU workers: the agent may depend on them. */
-	if (is_percpu_kthread(p)) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
-		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
-		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
-		return;
-	}
 	/*
-	 * Unbound kthreads (kworker/u*) run the sched_ext watchdog and the
-	 * writeback the agent's own I/O may wait on: never make them wait for
-	 * the agent. Key 0 puts them ahead of agent decisions.
+	 * Kernel threads never wait for the agent: per-CPU ones (ksoftirqd...)
+	 * and unbound kworkers run the sched_ext watchdog and the I/O the agent
+	 * itself may wait on.
 	 */
 	if (p->flags & PF_KTHREAD) {
-		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+		if (p->nr_cpus_allowed == 1)
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+		else
+			insert_shared(p, enq_flags);
 		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
 		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
-		kick_for(p, scx_bpf_task_cpu(p));
 		return;
 	}
 	tctx = lookup_ctx(p);
 	if (!tctx) {
-		scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice_ns, 0, enq_flags);
+		insert_shared(p, enq_flags);
 		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
-		kick_for(p, scx_bpf_task_cpu(p));
 		return;
 	}
 	send_to_agent(p, tctx, enq_flags);

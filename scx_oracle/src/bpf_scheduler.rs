@@ -1,7 +1,7 @@
 //! The ring-buffer plumbing: load and attach the BPF scheduler, receive
 //! queued tasks, send decisions, read counters and the exit info. Policies
 //! never see this module.
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::rc::Rc;
 
@@ -55,7 +55,7 @@ pub struct BpfScheduler<'obj> {
     inbox: Rc<RefCell<Vec<QueuedTask>>>,
     decisions: libbpf_rs::UserRingBuffer,
     link: Option<libbpf_rs::Link>,
-    malformed: Rc<RefCell<u64>>,
+    malformed: Rc<Cell<u64>>,
 }
 
 /// Fails early, with the fix, on a kernel without sched_ext.
@@ -93,13 +93,13 @@ impl<'obj> BpfScheduler<'obj> {
         let link = scx_ops_attach!(skel, oracle_ops)?;
 
         let inbox = Rc::new(RefCell::new(Vec::with_capacity(8192)));
-        let malformed = Rc::new(RefCell::new(0u64));
+        let malformed = Rc::new(Cell::new(0u64));
         let (sink, bad) = (inbox.clone(), malformed.clone());
         let mut rbb = libbpf_rs::RingBufferBuilder::new();
         rbb.add(&skel.maps.queued, move |bytes: &[u8]| {
             match wire::decode_queued(bytes) {
                 Some(t) => sink.borrow_mut().push(t),
-                None => *bad.borrow_mut() += 1,
+                None => bad.set(bad.get() + 1),
             }
             0
         })?;
@@ -158,7 +158,7 @@ impl<'obj> BpfScheduler<'obj> {
 
     /// Records the ring delivered that were too short to decode.
     pub fn malformed_records(&self) -> u64 {
-        *self.malformed.borrow()
+        self.malformed.get()
     }
 
     /// Kernel-measured enqueue -> dispatch latency histogram.

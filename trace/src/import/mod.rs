@@ -65,6 +65,17 @@ pub(crate) enum Outcome {
     Bad(&'static str),
 }
 
+impl Outcome {
+    /// Blank lines and `#` comment lines, for formats with nothing special in comments.
+    pub(crate) fn blank_or_comment(trimmed: &[u8]) -> Option<Outcome> {
+        match trimmed.first() {
+            None => Some(Outcome::Ignored("blank")),
+            Some(b'#') => Some(Outcome::Ignored("comment")),
+            Some(_) => None,
+        }
+    }
+}
+
 /// Per-import state shared with the parsers: soft warnings (counted, not errors).
 #[derive(Default)]
 pub(crate) struct Ctx {

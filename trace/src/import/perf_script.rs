@@ -23,11 +23,8 @@ fn who_ids(who: &[u8]) -> (Option<i32>, Option<i32>) {
 impl LineParser for PerfScript {
     fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
         let t = trim(line);
-        if t.is_empty() {
-            return Outcome::Ignored("blank");
-        }
-        if t[0] == b'#' {
-            return Outcome::Ignored("comment");
+        if let Some(o) = Outcome::blank_or_comment(t) {
+            return o;
         }
         let Some(h) = header::split(line) else {
             return match lost_count(t) {

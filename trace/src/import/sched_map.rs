@@ -118,11 +118,8 @@ fn marker_star(cols: &[u8]) -> Option<usize> {
 impl LineParser for SchedMap {
     fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
         let t = trim(line);
-        if t.is_empty() {
-            return Outcome::Ignored("blank");
-        }
-        if t[0] == b'#' {
-            return Outcome::Ignored("comment");
+        if let Some(o) = Outcome::blank_or_comment(t) {
+            return o;
         }
         // `<secs.frac> secs` separates the CPU columns from the legend.
         let Some(secs) = line
