@@ -1,0 +1,72 @@
+"""python -m model {train,eval,export,encode} — see model/README.md."""
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m model", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train the next-task LSTM on a dataset directory")
+    t.add_argument("--dataset", type=Path, required=True, help="directory with manifest.json")
+    t.add_argument("--out", type=Path, required=True, help="run directory (model.pt, train.json)")
+    t.add_argument("--holdout-workloads", default=None,
+                   help="comma-separated workloads kept out of training entirely (default: the split's)")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--patience", type=int, default=4, help="early stopping: epochs without a better validation loss")
+    t.add_argument("--hidden", type=int, default=64)
+    t.add_argument("--layers", type=int, default=1, choices=[1, 2])
+    t.add_argument("--chunk", type=int, default=128, help="steps per training window")
+    t.add_argument("--burn-in", type=int, default=16, help="first steps of a window warm the state, no loss")
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    t.add_argument("--device", default="auto", help="auto (a GPU if present), cpu, cuda")
+
+    e = sub.add_parser("eval", help="top-1/top-3 of a model and the baselines on the test splits")
+    e.add_argument("--dataset", type=Path, required=True)
+    e.add_argument("--model", type=Path, required=True, help="model.pt checkpoint or exported .onnx")
+    e.add_argument("--out", type=Path, required=True, help="directory for eval.json, report.md, accuracy.svg")
+    e.add_argument("--holdout-workloads", default=None)
+
+    x = sub.add_parser("export", help="checkpoint -> ONNX one-step graph with the encoding in its metadata")
+    x.add_argument("--checkpoint", type=Path, required=True)
+    x.add_argument("--out", type=Path, required=True)
+    x.add_argument("--window-out", type=Path, default=None, help="also export the full-window graph here")
+    x.add_argument("--parity-trace", type=Path, default=None,
+                   help="check PyTorch vs onnxruntime on this trace's longest CPU sequence")
+    x.add_argument("--parity-steps", type=int, default=2000)
+
+    n = sub.add_parser("encode", help="dump a trace's encoded steps as JSON lines (round-trip tests)")
+    n.add_argument("--trace", type=Path, required=True)
+    n.add_argument("--out", type=Path, required=True)
+
+    u = sub.add_parser("init", help="write an untrained checkpoint (tests, interface work)")
+    u.add_argument("--out", type=Path, required=True)
+    u.add_argument("--hidden", type=int, default=64)
+    u.add_argument("--layers", type=int, default=1, choices=[1, 2])
+    u.add_argument("--seed", type=int, default=1)
+
+    args = ap.parse_args(argv)
+    if args.cmd == "train":
+        from . import train
+        train.main(args)
+    elif args.cmd == "eval":
+        from . import evaluate
+        evaluate.main(args)
+    elif args.cmd == "export":
+        from . import export
+        export.main(args)
+    elif args.cmd == "encode":
+        from . import dump
+        dump.main(args)
+    elif args.cmd == "init":
+        from . import train
+        train.init_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

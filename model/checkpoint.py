@@ -1,0 +1,25 @@
+"""Saving and loading a trained model: weights, net config, encoding spec and training info."""
+import os
+from pathlib import Path
+
+import torch
+
+from .net import OracleNet
+
+
+def save_checkpoint(path, net, spec, info):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    torch.save({"config": net.config, "state_dict": net.state_dict(), "spec": spec, "info": info}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path):
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file
+        raise SystemExit(f"{path}: not a model checkpoint written by `python -m model train`: {e}")
+    net = OracleNet(**ck["config"])
+    net.load_state_dict(ck["state_dict"])
+    net.eval()
+    return net, ck["spec"], ck["info"]

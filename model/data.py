@@ -1,0 +1,134 @@
+"""A dataset directory (manifest.json + traces/) -> splits by run -> encoded per-CPU sequences.
+
+Splits never cut a run: for each workload not held out, its last repetition is the test run
+("seen" workloads, held-out repetitions), the one before it validates (early stopping), the rest
+train. Held-out workloads are used only for the "unseen" test. Encoded traces are cached under
+.cache/model/ keyed by the trace's sha256 and the encoding spec.
+"""
+import hashlib
+import json
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .encoding import encode_trace
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "model"
+# Chosen before any model was trained: one wakeup-chain workload, one lock workload and one
+# client/server workload, each with a training-set relative (hackbench_pipe, stress_pipe, ...).
+DEFAULT_HOLDOUT = ("hackbench_socket", "stress_futex", "request_response")
+
+
+@dataclass
+class Sequence:
+    """One CPU of one run, every switch on it in time order."""
+    file: str
+    workload: str
+    rep: int
+    vcpus: int
+    cpu: int
+    steps: np.ndarray      # [N, step_width] float32
+    cands: np.ndarray      # [N, K, cand_width] float32
+    target: np.ndarray     # [N] int64, -1 = next task not a candidate
+    cand_pids: np.ndarray  # [N, K] int64, -1 = empty slot, 0 = idle
+    prev: np.ndarray       # [N] int64
+    next: np.ndarray       # [N] int64
+
+
+def load_manifest(dataset):
+    path = Path(dataset) / "manifest.json"
+    if not path.exists():
+        raise SystemExit(f"{dataset}: no manifest.json (make one with scripts/collect-dataset)")
+    return json.loads(path.read_text())["files"]
+
+
+def split_runs(files, holdout=DEFAULT_HOLDOUT):
+    """-> {"train": [...], "val": [...], "test_seen": [...], "test_unseen": [...]} manifest rows."""
+    holdout = set(holdout)
+    known = {f["workload"] for f in files}
+    unknown = holdout - known
+    if unknown:
+        raise SystemExit(f"holdout workloads not in the dataset: {', '.join(sorted(unknown))}")
+    out = {"train": [], "val": [], "test_seen": [], "test_unseen": []}
+    for f in files:
+        if f["workload"] in holdout:
+            out["test_unseen"].append(f)
+            continue
+        reps = sorted({g["repetition"] for g in files if g["workload"] == f["workload"]})
+        if len(reps) < 3:
+            raise SystemExit(f"workload {f['workload']}: {len(reps)} repetitions; a split by run "
+                             "needs at least 3 (train, validation, test)")
+        r = f["repetition"]
+        out["test_seen" if r == reps[-1] else "val" if r == reps[-2] else "train"].append(f)
+    return out
+
+
+def spec_hash(spec):
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _encode_file(args):
+    path, row, spec = args
+    return sequences_from_steps(encode_trace(path, spec))
+
+
+def sequences_from_steps(by_cpu):
+    """{cpu: [Step]} -> list of dicts of arrays, one per CPU (Sequence fields but the run's)."""
+    seqs = []
+    for cpu, steps in sorted(by_cpu.items()):
+        seqs.append(dict(
+            cpu=cpu,
+            steps=np.stack([s.step for s in steps]),
+            cands=np.stack([s.cands for s in steps]),
+            target=np.array([s.target for s in steps], np.int64),
+            cand_pids=np.array([[-1 if p is None else p for p in s.cand_pids] for s in steps], np.int64),
+            prev=np.array([s.prev_pid for s in steps], np.int64),
+            next=np.array([s.next_pid for s in steps], np.int64)))
+    return seqs
+
+
+def encode_runs(dataset, rows, spec, workers=2):
+    """Encoded sequences for manifest rows, from the cache where possible."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tag = spec_hash(spec)
+    todo, cached = [], {}
+    for row in rows:
+        cache = CACHE / f"{row.get('sha256', Path(row['file']).stem)}-{tag}.npz"
+        if cache.exists():
+            cached[row["file"]] = _load_cache(cache)
+        else:
+            todo.append((row, cache))
+    if todo:
+        jobs = [(Path(dataset) / row["file"], row, spec) for row, _ in todo]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for (row, cache), seqs in zip(todo, pool.map(_encode_file, jobs)):
+                _save_cache(cache, seqs)
+                cached[row["file"]] = seqs
+    out = []
+    for row in rows:
+        for s in cached[row["file"]]:
+            out.append(Sequence(file=row["file"], workload=row["workload"], rep=row["repetition"],
+                                vcpus=row["vcpus"], **s))
+    return out
+
+
+def _save_cache(path, seqs):
+    arrays = {}
+    for i, s in enumerate(seqs):
+        for k, v in s.items():
+            arrays[f"{i}.{k}"] = np.asarray(v)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _load_cache(path):
+    z = np.load(path)
+    seqs = {}
+    for key in z.files:
+        i, k = key.split(".", 1)
+        seqs.setdefault(int(i), {})[k] = z[key]
+    return [dict(seqs[i], cpu=int(seqs[i]["cpu"])) for i in sorted(seqs)]

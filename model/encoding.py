@@ -1,0 +1,294 @@
+"""The PID-agnostic encoding of a trace into per-CPU decision steps.
+
+One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
+most recently seen on that CPU, most recent first), one feature row per candidate, one row of
+step features, and the target slot (the task that actually ran next, -1 if it was not a
+candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
+model; scx_oracle/src/oracle/encoding.rs implements the same algorithm and the round-trip test
+(model/tests/test_rust_parity.py) keeps the two equal.
+"""
+import bisect
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
+IDLE = 0
+
+
+def load_spec(path=SPEC_PATH):
+    return json.loads(Path(path).read_text())
+
+
+def step_width(spec):
+    # every step feature is one column except the one-hot, which is `candidates` wide
+    return len(spec["step_features"]) - 1 + spec["candidates"]
+
+
+def candidate_width(spec):
+    return len(spec["candidate_features"])
+
+
+RUNNING, RUNNABLE, SLEEPING = 1, 2, 3
+
+
+@dataclass
+class Task:
+    state: int = 0          # 0 unknown
+    cpu: int = -1           # where it runs (state RUNNING)
+    woken_ts: int = -1      # when it last became runnable
+    woken_cpu: int = -1     # where it was woken/preempted/migrated to
+    last_out_ts: int = -1   # when it last left a CPU
+    last_cpu: int = -1
+    last_in_ts: int = -1    # when it last got a CPU
+    last_run_ns: int = 0    # length of its last stint on a CPU
+    runtime_ns: int = 0     # total time on CPUs since first seen
+    preempted: bool = False  # runnable because it was switched out still runnable
+    prio: int = 120
+    tgid: int = -1
+    kthread: bool = False
+
+
+@dataclass
+class Cpu:
+    recent: list = field(default_factory=list)   # pids, most recent first, no idle
+    picks: list = field(default_factory=list)    # pids chosen at the last switches, newest first
+    last_switch_ts: int = -1
+    last_pick_slot: int = -1
+    idle_out_ts: int = -1
+
+
+@dataclass
+class Step:
+    ts: int
+    cpu: int
+    step: np.ndarray        # [step_width] float32
+    cands: np.ndarray       # [candidates, candidate_width] float32
+    cand_pids: list         # pid per slot (slot 0 = idle = 0), None for empty
+    prev_pid: int
+    next_pid: int
+    target: int
+
+
+class Encoder:
+    """Feed events in stable ts order; `event` returns a Step for each switch."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.k = spec["candidates"]
+        self.recent_cap = spec["recent_per_cpu"]
+        self.hist = spec["pick_history"]
+        self.log_norm = math.log1p(spec["log_time_norm_us"])
+        self.nr_cap = spec["nr_running_cap"]
+        self.prefixes = tuple(spec["kthread_comm_prefixes"])
+        self.ci = {n: i for i, n in enumerate(spec["candidate_features"])}
+        # the one-hot is last, so every other step column sits at its list index
+        self.si = {n: i for i, n in enumerate(spec["step_features"])}
+        assert spec["step_features"][-1] == "last_pick_slot_onehot"
+        self.tasks = {}
+        self.cpus = {}
+
+    def tlog(self, now, then):
+        if then < 0:
+            return 1.0
+        dt_us = max(now - then, 0) / 1000.0
+        return min(math.log1p(dt_us) / self.log_norm, 1.0)
+
+    def task(self, pid):
+        t = self.tasks.get(pid)
+        if t is None:
+            t = self.tasks[pid] = Task()
+        return t
+
+    def cpu(self, c):
+        s = self.cpus.get(c)
+        if s is None:
+            s = self.cpus[c] = Cpu()
+        return s
+
+    def touch(self, c, pid):
+        if pid == IDLE:
+            return
+        recent = self.cpu(c).recent
+        if pid in recent:
+            recent.remove(pid)
+        recent.insert(0, pid)
+        del recent[self.recent_cap:]
+
+    def learn(self, pid, prio, tgid, comm):
+        t = self.task(pid)
+        if prio is not None:
+            t.prio = prio
+        if tgid is not None:
+            t.tgid = tgid
+        if comm is not None:
+            t.kthread = comm.startswith(self.prefixes)
+        return t
+
+    def event(self, ev):
+        kind = ev["event"]
+        if kind == "switch":
+            return self.switch(ev)
+        pid = ev.get("next_pid")
+        if kind in ("wakeup", "wakeup_new") and pid is not None and pid != IDLE:
+            t = self.learn(pid, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
+            target = ev.get("target_cpu")
+            target = ev["cpu"] if target is None else target
+            if t.state != RUNNING:
+                t.state, t.woken_ts, t.woken_cpu = RUNNABLE, ev["ts_ns"], target
+                t.preempted = False
+            self.touch(target, pid)
+        elif kind == "migrate" and pid is not None and pid != IDLE:
+            t = self.task(pid)
+            dest = ev.get("target_cpu")
+            if dest is not None:
+                if t.state == RUNNABLE:
+                    t.woken_cpu = dest
+                self.touch(dest, pid)
+        elif kind == "exit":
+            pid = ev.get("prev_pid")
+            if pid is not None and pid != IDLE:
+                self.tasks.pop(pid, None)
+                for s in self.cpus.values():
+                    if pid in s.recent:
+                        s.recent.remove(pid)
+        return None
+
+    def switch(self, ev):
+        now, c = ev["ts_ns"], ev["cpu"]
+        prev, nxt = ev.get("prev_pid"), ev.get("next_pid")
+        if prev is None or nxt is None:
+            return None
+        s = self.cpu(c)
+        k, ci, si = self.k, self.ci, self.si
+        # runnable tasks first (nearly every pick is one), then the rest, each in recency order
+        runnable_first = sorted(s.recent, key=lambda p: self.tasks[p].state != RUNNABLE)[:k - 1]
+        cand_pids = [IDLE] + runnable_first + [None] * (k - 1 - len(runnable_first))
+        rank = {pid: i for i, pid in enumerate(s.recent)}
+        prev_task = self.tasks.get(prev) if prev != IDLE else None
+        prev_tgid = ev.get("prev_tgid")
+        if prev_tgid is None and prev_task is not None:
+            prev_tgid = prev_task.tgid
+        cands = np.zeros((k, len(self.spec["candidate_features"])), dtype=np.float32)
+        runnable = woken_here = 0
+        live = [self.tasks.get(p) or Task() for p in cand_pids[1:] if p is not None]
+        runnable_rt = [t.runtime_ns for t in live if t.state == RUNNABLE]
+        mean_rt = sum(runnable_rt) / len(runnable_rt) if runnable_rt else 0.0
+        woken_ts = sorted(t.woken_ts for t in live if t.state == RUNNABLE and t.woken_cpu == c)
+        for slot, pid in enumerate(cand_pids):
+            if pid is None:
+                continue
+            row = cands[slot]
+            row[ci['present']] = 1.0
+            picks = s.picks
+            for j in range(2, 6):                          # picked_2_ago .. picked_5_ago
+                row[ci[f'picked_{j}_ago']] = 1.0 if len(picks) >= j and picks[j - 1] == pid else 0.0
+            if pid == IDLE:
+                row[ci['is_idle']] = 1.0
+                row[ci['since_ran']] = self.tlog(now, s.idle_out_ts)
+                continue
+            t = self.tasks.get(pid) or Task()
+            row[ci['is_prev']] = 1.0 if pid == prev else 0.0
+            row[ci['recency_rank']] = rank[pid] / (self.recent_cap - 1)
+            is_runnable = t.state == RUNNABLE
+            row[ci['runnable']] = 1.0 if is_runnable else 0.0
+            row[ci['running_elsewhere']] = 1.0 if t.state == RUNNING and t.cpu != c else 0.0
+            here = is_runnable and t.woken_cpu == c
+            row[ci['woken_here']] = 1.0 if here else 0.0
+            row[ci['since_woken']] = self.tlog(now, t.woken_ts) if is_runnable else 0.0
+            row[ci['since_ran']] = self.tlog(now, t.last_out_ts)
+            row[ci['last_cpu_here']] = 1.0 if t.last_cpu == c else 0.0
+            row[ci['prio']] = max(-1.0, min(1.0, (t.prio - self.spec["prio_base"]) / self.spec["prio_scale"]))
+            row[ci['same_tgid_as_prev']] = 1.0 if pid != prev and prev_tgid is not None and prev_tgid >= 0 and t.tgid == prev_tgid else 0.0
+            row[ci['kthread']] = 1.0 if t.kthread else 0.0
+            row[ci['preempted']] = 1.0 if is_runnable and t.preempted else 0.0
+            if here:   # woken after this one: entries with a later wake time
+                later = len(woken_ts) - bisect.bisect_right(woken_ts, t.woken_ts)
+                row[ci['wake_order']] = later / (k - 1)
+            row[ci['last_run']] = self.tlog(t.last_run_ns, 0) if t.last_in_ts >= 0 else 0.0
+            d = t.runtime_ns - mean_rt
+            row[ci['runtime_rel']] = math.copysign(self.tlog(abs(d), 0), d) if d else 0.0
+            runnable += is_runnable
+            woken_here += here
+
+        step = np.zeros(step_width(self.spec), dtype=np.float32)
+        state = ev.get("prev_state") or ""
+        step[si['prev_idle']] = 1.0 if prev == IDLE else 0.0
+        first = state[:1]
+        state_col = {"R": "prev_state_runnable", "S": "prev_state_sleep", "D": "prev_state_block"}
+        step[si[state_col.get(first, "prev_state_other")]] = 1.0
+        step[si['since_last_switch']] = self.tlog(now, s.last_switch_ts)
+        nr = ev.get("nr_running")
+        step[si['nr_running']] = min(nr, self.nr_cap) / self.nr_cap if nr is not None else 0.0
+        step[si['runnable_candidates']] = runnable / (k - 1)
+        step[si['woken_here_candidates']] = woken_here / (k - 1)
+        if 0 <= s.last_pick_slot < k:
+            step[si['last_pick_slot_onehot'] + s.last_pick_slot] = 1.0
+
+        target = cand_pids.index(nxt) if nxt in cand_pids else -1
+        out = Step(now, c, step, cands, cand_pids, prev, nxt, target)
+
+        # apply the switch
+        if prev == IDLE:
+            s.idle_out_ts = now
+        else:
+            t = self.learn(prev, ev.get("prev_prio"), ev.get("prev_tgid"), ev.get("prev_comm"))
+            t.last_out_ts, t.last_cpu = now, c
+            if t.last_in_ts >= 0:
+                t.last_run_ns = max(now - t.last_in_ts, 0)
+                t.runtime_ns += t.last_run_ns
+            if first == "R":
+                t.state, t.woken_ts, t.woken_cpu = RUNNABLE, now, c
+                t.preempted = True
+            else:
+                t.state = SLEEPING
+        if nxt != IDLE:
+            t = self.learn(nxt, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
+            t.state, t.cpu, t.last_in_ts = RUNNING, c, now
+        self.touch(c, prev)
+        self.touch(c, nxt)
+        s.picks.insert(0, nxt)
+        del s.picks[self.hist:]
+        s.last_switch_ts = now
+        s.last_pick_slot = target
+        return out
+
+
+COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_prio",
+           "prev_state", "next_pid", "next_tgid", "next_comm", "next_prio", "nr_running",
+           "target_cpu"]
+
+
+def read_events(path):
+    """Rows of a schema-v1 trace (Parquet or CSV via pyarrow) in stable ts_ns order."""
+    import pyarrow.parquet as pq
+    path = Path(path)
+    if path.suffix != ".parquet":
+        raise ValueError(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    if meta.get("schema_version") != "1":
+        raise ValueError(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
+    cols = {name: table.column(name).to_pylist() for name in COLUMNS}
+    n = table.num_rows
+    order = sorted(range(n), key=lambda i: cols["ts_ns"][i])   # sorted() is stable
+    for i in order:
+        yield {name: cols[name][i] for name in COLUMNS}
+
+
+def encode_trace(path, spec):
+    """All steps of one trace, grouped by CPU, each CPU's steps in time order."""
+    return encode_events(read_events(path), spec)
+
+
+def encode_events(events, spec):
+    enc = Encoder(spec)
+    by_cpu = {}
+    for ev in events:
+        step = enc.event(ev)
+        if step is not None:
+            by_cpu.setdefault(step.cpu, []).append(step)
+    return by_cpu

@@ -1,0 +1,181 @@
+"""`python -m model eval`: the model and the baselines on the test splits (held-out repetitions of
+seen workloads; workloads held out entirely), per workload. Writes eval.json, report.md and
+accuracy.svg. A step whose next task is not among the candidates is a miss for the model; every
+scorer is scored on the same steps and none has an unknown class."""
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .baselines import ISSUE_BASELINES, all_baselines
+from .data import encode_runs, load_manifest, split_runs
+from .encoding import load_spec
+from .train import holdout_from
+
+MODEL = "model"
+TEST_SPLITS = ("test_seen", "test_unseen")
+
+
+class ModelVersionError(SystemExit):
+    pass
+
+
+def check_spec(model_spec, where):
+    """The model's encoding must be the one this code implements (same version, same features)."""
+    ours = load_spec()
+    if model_spec is None:
+        raise ModelVersionError(f"{where}: no scx_oracle.encoding metadata: not an scx_oracle model")
+    if str(model_spec.get("version")) != str(ours["version"]):
+        raise ModelVersionError(
+            f"{where}: model encoding version {model_spec.get('version')}, but this code implements "
+            f"encoding version {ours['version']}: re-export the model with this model/ or use the "
+            f"tooling it was trained with")
+    for key in ("step_features", "candidate_features"):
+        if model_spec.get(key) != ours[key]:
+            raise ModelVersionError(f"{where}: model {key} differ from model/encoding_spec.json "
+                                    f"at the same encoding version {ours['version']}")
+    return model_spec
+
+
+class OnnxScorer:
+    """One step at a time with h, c carried, as the agent runs it."""
+
+    def __init__(self, path):
+        import onnxruntime as ort
+        try:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise SystemExit(f"{path}: cannot load the ONNX model: {e}")
+        meta = self.sess.get_modelmeta().custom_metadata_map
+        spec = json.loads(meta["scx_oracle.encoding"]) if "scx_oracle.encoding" in meta else None
+        if spec is not None and "scx_oracle.encoding_version" in meta:
+            spec = dict(spec, version=meta["scx_oracle.encoding_version"])  # the key the agent checks
+        self.spec = check_spec(spec, path)
+        h = self.sess.get_inputs()[2].shape
+        self.state_shape = (h[0], 1, h[2])
+
+    def scores(self, seq):
+        h = np.zeros(self.state_shape, np.float32)
+        c = np.zeros_like(h)
+        out = np.empty(seq.target.shape + (seq.cands.shape[1],), np.float32)
+        for t in range(len(seq.target)):
+            s, h, c = self.sess.run(None, {"step": seq.steps[t:t + 1], "cands": seq.cands[t:t + 1],
+                                           "h": h, "c": c})
+            out[t] = s[0]
+        return out
+
+
+class TorchScorer:
+    def __init__(self, path):
+        import torch
+        from .checkpoint import load_checkpoint
+        self.torch = torch
+        self.net, spec, _ = load_checkpoint(path)
+        self.spec = check_spec(spec, path)
+
+    def scores(self, seq):
+        with self.torch.no_grad():
+            s, _ = self.net(self.torch.from_numpy(seq.steps)[None], self.torch.from_numpy(seq.cands)[None])
+        return s[0].numpy()
+
+
+def load_scorer(path):
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"{path}: no such model file")
+    return OnnxScorer(path) if path.suffix == ".onnx" else TorchScorer(path)
+
+
+def ranked_slots(scores):
+    """Slots by score, descending; ties go to the lower slot (the Rust side does the same)."""
+    return np.argsort(-scores, axis=-1, kind="stable")[:, :3]
+
+
+def hits_model(seq, scores):
+    top = ranked_slots(scores)
+    ok = seq.target >= 0
+    return (ok & (top[:, 0] == seq.target)).sum(), (ok & (top == seq.target[:, None]).any(1)).sum()
+
+
+def hits_guesses(seq, guesses):
+    h1 = h3 = 0
+    for nxt, g in zip(seq.next, guesses):
+        h1 += bool(g) and g[0] == nxt
+        h3 += nxt in g
+    return h1, h3
+
+
+def score_split(scorer, seqs, spec):
+    """-> per-workload and per-trace counts {scorer: [steps, top1 hits, top3 hits]}."""
+    by_wl = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    by_trace = defaultdict(lambda: [0, 0, 0])
+    for seq in seqs:
+        n = len(seq.target)
+        m1, m3 = hits_model(seq, scorer.scores(seq))
+        for acc in (by_wl[seq.workload][MODEL], by_trace[seq.file]):
+            acc[0] += n
+            acc[1] += int(m1)
+            acc[2] += int(m3)
+        for name, guesses in all_baselines(seq, spec).items():
+            b1, b3 = hits_guesses(seq, guesses)
+            acc = by_wl[seq.workload][name]
+            acc[0] += n
+            acc[1] += int(b1)
+            acc[2] += int(b3)
+    return by_wl, by_trace
+
+
+def summarise(by_wl, by_trace):
+    def rates(acc):
+        n, h1, h3 = acc
+        return {"steps": n, "top1": h1 / n if n else 0.0, "top3": h3 / n if n else 0.0}
+
+    workloads = {w: {s: rates(a) for s, a in sorted(d.items())} for w, d in sorted(by_wl.items())}
+    scorers = sorted({s for d in by_wl.values() for s in d})
+    overall, macro = {}, {}
+    for s in scorers:
+        tot = np.sum([d[s] for d in by_wl.values()], axis=0)
+        overall[s] = rates(list(map(int, tot)))
+        macro[s] = {k: float(np.mean([workloads[w][s][k] for w in workloads])) for k in ("top1", "top3")}
+    best = max(ISSUE_BASELINES, key=lambda s: overall[s]["top1"])
+    return {
+        "overall": overall,
+        "macro": macro,
+        "best_baseline": {"name": best, "top1": overall[best]["top1"],
+                          "margin_points": 100 * (overall[MODEL]["top1"] - overall[best]["top1"])},
+        "workloads": workloads,
+        "traces": {f: rates(a) for f, a in sorted(by_trace.items())},
+    }
+
+
+def main(args):
+    t0 = time.time()
+    scorer = load_scorer(args.model)
+    spec = scorer.spec
+    holdout = holdout_from(args.holdout_workloads)
+    split = split_runs(load_manifest(args.dataset), holdout)
+    result = {"model": str(args.model), "encoding_version": spec["version"],
+              "dataset": str(args.dataset), "holdout_workloads": list(holdout),
+              "scoring": "top-k over the candidate set; a next task outside it is a miss; "
+                         "baselines exclude the outgoing task like the model", "splits": {}}
+    for name in TEST_SPLITS:
+        if not split[name]:
+            continue
+        seqs = encode_runs(args.dataset, split[name], spec)
+        s = summarise(*score_split(scorer, seqs, spec))
+        s["runs"] = [f["file"] for f in split[name]]
+        result["splits"][name] = s
+        o = s["overall"][MODEL]
+        print(f"eval {name}: {o['steps']} steps, model top-1 {100 * o['top1']:.2f}% top-3 "
+              f"{100 * o['top3']:.2f}%; best baseline {s['best_baseline']['name']} "
+              f"{100 * s['best_baseline']['top1']:.2f}%", flush=True)
+    result["wall_s"] = round(time.time() - t0, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    from .report import write_report
+    (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_report(result, args.out)
+    print(f"eval: wrote {args.out / 'eval.json'}, report.md, accuracy.svg ({result['wall_s']} s)")

@@ -1,0 +1,71 @@
+"""eval.json -> report.md (tables per split and workload) and accuracy.svg (model vs baselines)."""
+from pathlib import Path
+
+from .baselines import ISSUE_BASELINES
+
+SPLIT_TITLES = {"test_seen": "Held-out repetitions of seen workloads",
+                "test_unseen": "Workloads held out of training entirely"}
+SHOWN = ("model",) + ISSUE_BASELINES + ("longest_waiting",)
+
+
+def pct(x):
+    return f"{100 * x:.1f}"
+
+
+def write_report(result, out):
+    out = Path(out)
+    lines = [f"# Next-task prediction: `{result['model']}`", "",
+             f"Encoding version {result['encoding_version']}; dataset `{result['dataset']}`; "
+             f"held-out workloads: {', '.join(result['holdout_workloads'])}.", "",
+             f"Scoring: {result['scoring']}. Top-1 (top-3) in %. `longest_waiting` is an extra "
+             "hand-written rule on the model's own candidate features, not one of the issue's "
+             "baselines.", ""]
+    for name, s in result["splits"].items():
+        best = s["best_baseline"]
+        lines += [f"## {SPLIT_TITLES.get(name, name)}", "",
+                  f"Step-weighted: model **{pct(s['overall']['model']['top1'])}%** top-1, "
+                  f"{pct(s['overall']['model']['top3'])}% top-3; best baseline `{best['name']}` "
+                  f"{pct(best['top1'])}% ({best['margin_points']:+.1f} points). Workload mean: model "
+                  f"{pct(s['macro']['model']['top1'])}%.", "",
+                  "| workload | steps | " + " | ".join(SHOWN) + " |",
+                  "|---|---:|" + "---:|" * len(SHOWN)]
+        rows = list(s["workloads"].items()) + [("**all (step-weighted)**", s["overall"]),
+                                                ("**workload mean**", None)]
+        for wl, d in rows:
+            if d is None:
+                cells = [f"{pct(s['macro'][k]['top1'])} ({pct(s['macro'][k]['top3'])})" for k in SHOWN]
+                steps = ""
+            else:
+                cells = [f"{pct(d[k]['top1'])} ({pct(d[k]['top3'])})" for k in SHOWN]
+                steps = str(d["model"]["steps"])
+            lines.append(f"| {wl} | {steps} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["![accuracy by workload](accuracy.svg)", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    plot(result, out / "accuracy.svg")
+
+
+def plot(result, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    splits = list(result["splits"].items())
+    fig, axes = plt.subplots(1, len(splits), figsize=(7 * len(splits), 4.5), squeeze=False)
+    for ax, (name, s) in zip(axes[0], splits):
+        wls = list(s["workloads"])
+        best = s["best_baseline"]["name"]
+        series = [("model", "LSTM model"), (best, f"best baseline ({best})"),
+                  ("longest_waiting", "longest_waiting rule")]
+        width = 0.8 / len(series)
+        for i, (key, label) in enumerate(series):
+            ax.bar([x + i * width for x in range(len(wls))],
+                   [100 * s["workloads"][w][key]["top1"] for w in wls], width, label=label)
+        ax.set_xticks([x + width for x in range(len(wls))])
+        ax.set_xticklabels(wls, rotation=35, ha="right", fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("top-1 %")
+        ax.set_title(SPLIT_TITLES.get(name, name), fontsize=10)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, format="svg")
+    plt.close(fig)
