@@ -1,0 +1,608 @@
+//! The PID-agnostic encoding of scheduler events into per-CPU decision steps: a port of
+//! model/encoding.py's `Encoder`, kept equal to it by model/tests/test_rust_side.py.
+//!
+//! One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
+//! most recently seen on that CPU, runnable ones first, each group most recent first), one
+//! feature row per candidate, one row of step features and the target slot (the task that ran
+//! next, -1 if it was not a candidate). Math is f64 like Python's, stored as f32.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Result};
+use oracle_trace::{text::escape_into, Event, EventKind, ShortStr};
+
+use super::spec::{Spec, ONEHOT};
+
+/// pid of a CPU's idle task (swapper).
+pub const IDLE: i32 = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Unknown,
+    Running,
+    Runnable,
+    Sleeping,
+}
+
+#[derive(Clone, Debug)]
+struct Task {
+    state: State,
+    /// Where it runs (state Running).
+    cpu: Option<u32>,
+    /// When it last became runnable (-1 unknown).
+    woken_ts: i64,
+    /// Where it was woken/preempted/migrated to.
+    woken_cpu: Option<u32>,
+    /// When it last left a CPU (-1 unknown).
+    last_out_ts: i64,
+    last_cpu: Option<u32>,
+    /// When it last got a CPU (-1 unknown).
+    last_in_ts: i64,
+    /// Length of its last stint on a CPU.
+    last_run_ns: i64,
+    /// Total time on CPUs since first seen.
+    runtime_ns: i64,
+    /// Runnable because it was switched out still runnable (not woken from sleep).
+    preempted: bool,
+    prio: i32,
+    tgid: i32,
+    kthread: bool,
+}
+
+impl Default for Task {
+    fn default() -> Self {
+        // prio 120 (nice 0) and tgid -1 as in Python's Task dataclass.
+        Task {
+            state: State::Unknown,
+            cpu: None,
+            woken_ts: -1,
+            woken_cpu: None,
+            last_out_ts: -1,
+            last_cpu: None,
+            last_in_ts: -1,
+            last_run_ns: 0,
+            runtime_ns: 0,
+            preempted: false,
+            prio: 120,
+            tgid: -1,
+            kthread: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Cpu {
+    /// pids most recently seen here, most recent first, no idle.
+    recent: Vec<i32>,
+    /// pids chosen at the last switches, newest first (idle included).
+    picks: Vec<i32>,
+    last_switch_ts: i64,
+    last_pick_slot: i32,
+    idle_out_ts: i64,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Cpu {
+            recent: Vec::new(),
+            picks: Vec::new(),
+            last_switch_ts: -1,
+            last_pick_slot: -1,
+            idle_out_ts: -1,
+        }
+    }
+}
+
+/// One decision: what the model sees and what actually happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub ts: u64,
+    pub cpu: u32,
+    /// `[step_width]`.
+    pub step: Vec<f32>,
+    /// `[candidates * candidate_width]`, row-major.
+    pub cands: Vec<f32>,
+    /// pid per slot (slot 0 = idle = 0); `None` for an empty slot.
+    pub cand_pids: Vec<Option<i32>>,
+    pub prev_pid: i32,
+    pub next_pid: i32,
+    /// Slot of `next_pid`, -1 when it is not a candidate.
+    pub target: i32,
+}
+
+impl Step {
+    pub fn zeroed(spec: &Spec) -> Step {
+        Step {
+            ts: 0,
+            cpu: 0,
+            step: vec![0.0; spec.step_width()],
+            cands: vec![0.0; spec.candidates * spec.candidate_width()],
+            cand_pids: vec![None; spec.candidates],
+            prev_pid: 0,
+            next_pid: 0,
+            target: -1,
+        }
+    }
+}
+
+/// Candidate feature columns, looked up by name in the spec.
+struct CandCols {
+    present: usize,
+    is_idle: usize,
+    is_prev: usize,
+    recency_rank: usize,
+    runnable: usize,
+    running_elsewhere: usize,
+    woken_here: usize,
+    since_woken: usize,
+    since_ran: usize,
+    last_cpu_here: usize,
+    /// picked_2_ago .. picked_5_ago.
+    picked_ago: [usize; 4],
+    prio: usize,
+    same_tgid_as_prev: usize,
+    kthread: usize,
+    preempted: usize,
+    wake_order: usize,
+    last_run: usize,
+    runtime_rel: usize,
+}
+
+/// Step feature columns; the one-hot is last, so every other column sits at its list index.
+struct StepCols {
+    prev_idle: usize,
+    state_runnable: usize,
+    state_sleep: usize,
+    state_block: usize,
+    state_other: usize,
+    since_last_switch: usize,
+    nr_running: usize,
+    runnable_candidates: usize,
+    woken_here_candidates: usize,
+    onehot: usize,
+}
+
+/// Every feature this encoder computes; a spec naming another one is refused rather than
+/// silently fed zeros.
+const CANDIDATE_FEATURES: [&str; 21] = [
+    "present",
+    "is_idle",
+    "is_prev",
+    "recency_rank",
+    "runnable",
+    "running_elsewhere",
+    "woken_here",
+    "since_woken",
+    "since_ran",
+    "last_cpu_here",
+    "picked_2_ago",
+    "picked_3_ago",
+    "picked_4_ago",
+    "picked_5_ago",
+    "prio",
+    "same_tgid_as_prev",
+    "kthread",
+    "preempted",
+    "wake_order",
+    "last_run",
+    "runtime_rel",
+];
+const STEP_FEATURES: [&str; 10] = [
+    "prev_idle",
+    "prev_state_runnable",
+    "prev_state_sleep",
+    "prev_state_block",
+    "prev_state_other",
+    "since_last_switch",
+    "nr_running",
+    "runnable_candidates",
+    "woken_here_candidates",
+    ONEHOT,
+];
+
+fn only_known(names: &[String], known: &[&str], what: &str) -> Result<()> {
+    match names.iter().find(|n| !known.contains(&n.as_str())) {
+        Some(n) => Err(anyhow!(
+            "encoding spec {what} {n:?} is not implemented by this encoder"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn col(names: &[String], name: &str) -> Result<usize> {
+    names
+        .iter()
+        .position(|n| n == name)
+        .ok_or_else(|| anyhow!("encoding spec has no feature {name:?}"))
+}
+
+impl CandCols {
+    fn new(n: &[String]) -> Result<Self> {
+        let mut picked_ago = [0; 4];
+        for (i, j) in (2..=5).enumerate() {
+            picked_ago[i] = col(n, &format!("picked_{j}_ago"))?;
+        }
+        Ok(CandCols {
+            present: col(n, "present")?,
+            is_idle: col(n, "is_idle")?,
+            is_prev: col(n, "is_prev")?,
+            recency_rank: col(n, "recency_rank")?,
+            runnable: col(n, "runnable")?,
+            running_elsewhere: col(n, "running_elsewhere")?,
+            woken_here: col(n, "woken_here")?,
+            since_woken: col(n, "since_woken")?,
+            since_ran: col(n, "since_ran")?,
+            last_cpu_here: col(n, "last_cpu_here")?,
+            picked_ago,
+            prio: col(n, "prio")?,
+            same_tgid_as_prev: col(n, "same_tgid_as_prev")?,
+            kthread: col(n, "kthread")?,
+            preempted: col(n, "preempted")?,
+            wake_order: col(n, "wake_order")?,
+            last_run: col(n, "last_run")?,
+            runtime_rel: col(n, "runtime_rel")?,
+        })
+    }
+}
+
+impl StepCols {
+    fn new(n: &[String]) -> Result<Self> {
+        Ok(StepCols {
+            prev_idle: col(n, "prev_idle")?,
+            state_runnable: col(n, "prev_state_runnable")?,
+            state_sleep: col(n, "prev_state_sleep")?,
+            state_block: col(n, "prev_state_block")?,
+            state_other: col(n, "prev_state_other")?,
+            since_last_switch: col(n, "since_last_switch")?,
+            nr_running: col(n, "nr_running")?,
+            runnable_candidates: col(n, "runnable_candidates")?,
+            woken_here_candidates: col(n, "woken_here_candidates")?,
+            onehot: col(n, ONEHOT)?,
+        })
+    }
+}
+
+fn b(x: bool) -> f32 {
+    if x {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Feed events in stable ts order; a switch event yields a [`Step`].
+pub struct Encoder {
+    spec: Spec,
+    k: usize,
+    cw: usize,
+    log_norm: f64,
+    cc: CandCols,
+    sc: StepCols,
+    tasks: HashMap<i32, Task>,
+    cpus: HashMap<u32, Cpu>,
+    /// Scratch: the escaped comm (Python matches prefixes on the escaped string).
+    comm: String,
+    /// Scratch: (pid, recency rank) of the candidates.
+    order: Vec<(i32, usize)>,
+    /// Scratch: wake times of the runnable candidates woken onto this CPU.
+    woken: Vec<i64>,
+}
+
+impl Encoder {
+    pub fn new(spec: Spec) -> Result<Encoder> {
+        only_known(
+            &spec.candidate_features,
+            &CANDIDATE_FEATURES,
+            "candidate feature",
+        )?;
+        only_known(&spec.step_features, &STEP_FEATURES, "step feature")?;
+        Ok(Encoder {
+            k: spec.candidates,
+            cw: spec.candidate_width(),
+            log_norm: spec.log_time_norm_us.ln_1p(),
+            cc: CandCols::new(&spec.candidate_features)?,
+            sc: StepCols::new(&spec.step_features)?,
+            spec,
+            tasks: HashMap::new(),
+            cpus: HashMap::new(),
+            comm: String::new(),
+            order: Vec::new(),
+            woken: Vec::new(),
+        })
+    }
+
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// `min(1, log1p(dt_us) / log1p(norm))`; 1 when `then` is unknown.
+    fn tlog(&self, now: i64, then: i64) -> f64 {
+        if then < 0 {
+            return 1.0;
+        }
+        let dt_us = (now - then).max(0) as f64 / 1000.0;
+        (dt_us.ln_1p() / self.log_norm).min(1.0)
+    }
+
+    /// The same scale for a duration in ns (`tlog(dt, 0)` in Python).
+    fn tscale(&self, dt_ns: f64) -> f64 {
+        let dt_us = dt_ns.max(0.0) / 1000.0;
+        (dt_us.ln_1p() / self.log_norm).min(1.0)
+    }
+
+    fn touch(&mut self, c: u32, pid: i32) {
+        if pid == IDLE {
+            return;
+        }
+        let cap = self.spec.recent_per_cpu;
+        let recent = &mut self.cpus.entry(c).or_default().recent;
+        if let Some(i) = recent.iter().position(|&p| p == pid) {
+            recent.remove(i);
+        }
+        recent.insert(0, pid);
+        recent.truncate(cap);
+    }
+
+    fn learn(
+        &mut self,
+        pid: i32,
+        prio: Option<i32>,
+        tgid: Option<i32>,
+        comm: Option<ShortStr>,
+    ) -> &mut Task {
+        let kthread = comm.map(|c| {
+            self.comm.clear();
+            escape_into(c.as_bytes(), &mut self.comm);
+            self.spec
+                .kthread_comm_prefixes
+                .iter()
+                .any(|p| self.comm.starts_with(p.as_str()))
+        });
+        let t = self.tasks.entry(pid).or_default();
+        if let Some(p) = prio {
+            t.prio = p;
+        }
+        if let Some(g) = tgid {
+            t.tgid = g;
+        }
+        if let Some(k) = kthread {
+            t.kthread = k;
+        }
+        t
+    }
+
+    /// Allocating form of [`Encoder::event_into`].
+    pub fn event(&mut self, ev: &Event) -> Option<Step> {
+        let mut out = Step::zeroed(&self.spec);
+        self.event_into(ev, &mut out).then_some(out)
+    }
+
+    /// Applies one event; for a switch fills `out` (reusing its buffers) and returns true.
+    pub fn event_into(&mut self, ev: &Event, out: &mut Step) -> bool {
+        let ts = ev.ts_ns as i64;
+        match ev.kind {
+            EventKind::Switch => return self.switch(ev, out),
+            EventKind::Wakeup | EventKind::WakeupNew => {
+                if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
+                    let target = ev.target_cpu.unwrap_or(ev.cpu);
+                    let t = self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm);
+                    if t.state != State::Running {
+                        t.state = State::Runnable;
+                        t.woken_ts = ts;
+                        t.woken_cpu = Some(target);
+                        t.preempted = false;
+                    }
+                    self.touch(target, pid);
+                }
+            }
+            EventKind::Migrate => {
+                if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
+                    let t = self.tasks.entry(pid).or_default();
+                    if let Some(dest) = ev.target_cpu {
+                        if t.state == State::Runnable {
+                            t.woken_cpu = Some(dest);
+                        }
+                        self.touch(dest, pid);
+                    }
+                }
+            }
+            EventKind::Exit => {
+                if let Some(pid) = ev.prev_pid.filter(|&p| p != IDLE) {
+                    self.tasks.remove(&pid);
+                    for s in self.cpus.values_mut() {
+                        s.recent.retain(|&p| p != pid);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn switch(&mut self, ev: &Event, out: &mut Step) -> bool {
+        let (Some(prev), Some(nxt)) = (ev.prev_pid, ev.next_pid) else {
+            return false;
+        };
+        let (now, c) = (ev.ts_ns as i64, ev.cpu);
+        let (k, cw) = (self.k, self.cw);
+        self.cpus.entry(c).or_default();
+        let s = &self.cpus[&c];
+        let runnable_of = |pid: i32| {
+            self.tasks
+                .get(&pid)
+                .is_some_and(|t| t.state == State::Runnable)
+        };
+
+        // Runnable tasks first (nearly every pick is one), then the rest, each in recency order.
+        self.order.clear();
+        for want_runnable in [true, false] {
+            for (rank, &pid) in s.recent.iter().enumerate() {
+                if runnable_of(pid) == want_runnable && self.order.len() < k - 1 {
+                    self.order.push((pid, rank));
+                }
+            }
+        }
+        out.ts = ev.ts_ns;
+        out.cpu = c;
+        out.prev_pid = prev;
+        out.next_pid = nxt;
+        out.cand_pids.clear();
+        out.cand_pids.push(Some(IDLE));
+        out.cand_pids
+            .extend(self.order.iter().map(|&(p, _)| Some(p)));
+        out.cand_pids.resize(k, None);
+
+        let prev_tgid = ev.prev_tgid.or_else(|| {
+            (prev != IDLE)
+                .then(|| self.tasks.get(&prev).map(|t| t.tgid))
+                .flatten()
+        });
+        let prev_tgid = prev_tgid.filter(|&g| g >= 0);
+        let cc = &self.cc;
+        out.cands.clear();
+        out.cands.resize(k * cw, 0.0);
+        let (mut runnable, mut woken_here) = (0usize, 0usize);
+        let unknown = Task::default();
+        let cand_task = |slot: usize| self.tasks.get(&self.order[slot - 1].0).unwrap_or(&unknown);
+        // Runnable candidates' mean run time (integer sum: exact, as in Python) and the wake
+        // times of those woken here, for runtime_rel and wake_order.
+        let (mut rt_sum, mut rt_n) = (0i64, 0i64);
+        self.woken.clear();
+        for slot in 1..=self.order.len() {
+            let t = cand_task(slot);
+            if t.state == State::Runnable {
+                rt_sum += t.runtime_ns;
+                rt_n += 1;
+                if t.woken_cpu == Some(c) {
+                    self.woken.push(t.woken_ts);
+                }
+            }
+        }
+        let mean_rt = if rt_n > 0 {
+            rt_sum as f64 / rt_n as f64
+        } else {
+            0.0
+        };
+        for slot in 0..=self.order.len() {
+            let row = &mut out.cands[slot * cw..(slot + 1) * cw];
+            let pid = if slot == 0 {
+                IDLE
+            } else {
+                self.order[slot - 1].0
+            };
+            row[cc.present] = 1.0;
+            for (i, &colj) in cc.picked_ago.iter().enumerate() {
+                let j = i + 2;
+                row[colj] = b(s.picks.len() >= j && s.picks[j - 1] == pid);
+            }
+            if slot == 0 {
+                row[cc.is_idle] = 1.0;
+                row[cc.since_ran] = self.tlog(now, s.idle_out_ts) as f32;
+                continue;
+            }
+            let rank = self.order[slot - 1].1;
+            let t = cand_task(slot);
+            let is_runnable = t.state == State::Runnable;
+            let here = is_runnable && t.woken_cpu == Some(c);
+            row[cc.is_prev] = b(pid == prev);
+            row[cc.recency_rank] = (rank as f64 / (self.spec.recent_per_cpu - 1) as f64) as f32;
+            row[cc.runnable] = b(is_runnable);
+            row[cc.running_elsewhere] = b(t.state == State::Running && t.cpu != Some(c));
+            row[cc.woken_here] = b(here);
+            row[cc.since_woken] = if is_runnable {
+                self.tlog(now, t.woken_ts) as f32
+            } else {
+                0.0
+            };
+            row[cc.since_ran] = self.tlog(now, t.last_out_ts) as f32;
+            row[cc.last_cpu_here] = b(t.last_cpu == Some(c));
+            let prio = (t.prio as f64 - self.spec.prio_base) / self.spec.prio_scale;
+            row[cc.prio] = prio.clamp(-1.0, 1.0) as f32;
+            row[cc.same_tgid_as_prev] = b(pid != prev && prev_tgid.is_some_and(|g| t.tgid == g));
+            row[cc.kthread] = b(t.kthread);
+            row[cc.preempted] = b(is_runnable && t.preempted);
+            if here {
+                // Share of this CPU's woken-here candidates woken after this one.
+                let later = self.woken.iter().filter(|&&w| w > t.woken_ts).count();
+                row[cc.wake_order] = (later as f64 / (k - 1) as f64) as f32;
+            }
+            row[cc.last_run] = if t.last_in_ts >= 0 {
+                self.tscale(t.last_run_ns as f64) as f32
+            } else {
+                0.0
+            };
+            let d = t.runtime_ns as f64 - mean_rt;
+            row[cc.runtime_rel] = if d != 0.0 {
+                self.tscale(d.abs()).copysign(d) as f32
+            } else {
+                0.0
+            };
+            runnable += is_runnable as usize;
+            woken_here += here as usize;
+        }
+
+        let sc = &self.sc;
+        let st = &mut out.step;
+        st.clear();
+        st.resize(self.spec.step_width(), 0.0);
+        let first = ev.prev_state.and_then(|p| p.as_bytes().first().copied());
+        st[sc.prev_idle] = b(prev == IDLE);
+        let state_col = match first {
+            Some(b'R') => sc.state_runnable,
+            Some(b'S') => sc.state_sleep,
+            Some(b'D') => sc.state_block,
+            _ => sc.state_other,
+        };
+        st[state_col] = 1.0;
+        st[sc.since_last_switch] = self.tlog(now, s.last_switch_ts) as f32;
+        let cap = self.spec.nr_running_cap;
+        st[sc.nr_running] = ev
+            .nr_running
+            .map_or(0.0, |n| (n.min(cap) as f64 / cap as f64) as f32);
+        st[sc.runnable_candidates] = (runnable as f64 / (k - 1) as f64) as f32;
+        st[sc.woken_here_candidates] = (woken_here as f64 / (k - 1) as f64) as f32;
+        if (0..k as i32).contains(&s.last_pick_slot) {
+            st[sc.onehot + s.last_pick_slot as usize] = 1.0;
+        }
+        out.target = out
+            .cand_pids
+            .iter()
+            .position(|&p| p == Some(nxt))
+            .map_or(-1, |i| i as i32);
+
+        // Apply the switch.
+        if prev == IDLE {
+            self.cpus.get_mut(&c).expect("created above").idle_out_ts = now;
+        } else {
+            let t = self.learn(prev, ev.prev_prio, ev.prev_tgid, ev.prev_comm);
+            t.last_out_ts = now;
+            t.last_cpu = Some(c);
+            if t.last_in_ts >= 0 {
+                t.last_run_ns = (now - t.last_in_ts).max(0);
+                t.runtime_ns += t.last_run_ns;
+            }
+            if first == Some(b'R') {
+                t.state = State::Runnable;
+                t.woken_ts = now;
+                t.woken_cpu = Some(c);
+                t.preempted = true;
+            } else {
+                t.state = State::Sleeping;
+            }
+        }
+        if nxt != IDLE {
+            let t = self.learn(nxt, ev.next_prio, ev.next_tgid, ev.next_comm);
+            t.state = State::Running;
+            t.cpu = Some(c);
+            t.last_in_ts = now;
+        }
+        self.touch(c, prev);
+        self.touch(c, nxt);
+        let hist = self.spec.pick_history;
+        let s = self.cpus.get_mut(&c).expect("created above");
+        s.picks.insert(0, nxt);
+        s.picks.truncate(hist);
+        s.last_switch_ts = now;
+        s.last_pick_slot = out.target;
+        true
+    }
+}

@@ -1,0 +1,13 @@
+//! oracle_model: the model side of scx_oracle — the PID-agnostic step encoding (a port of
+//! model/encoding.py), the ONNX Runtime runner for the exported next-task LSTM, and the
+//! `encode` / `eval` subcommands built on them. A library so benches and the agent share it.
+
+pub mod encoding;
+pub mod events;
+pub mod spec;
+
+#[cfg(test)]
+mod encoding_tests;
+
+pub use encoding::{Encoder, Step};
+pub use spec::{Spec, ENCODING_VERSION};

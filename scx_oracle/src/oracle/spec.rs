@@ -1,0 +1,143 @@
+//! The encoding spec (model/encoding_spec.json): constants and feature names shared by the
+//! Python trainer and this encoder. A model carries the spec it was trained with in its ONNX
+//! metadata; we only accept models whose encoding matches what this binary implements.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// The encoding algorithm this binary implements (`version` in encoding_spec.json).
+pub const ENCODING_VERSION: u32 = 1;
+
+/// The spec compiled in, used when no model supplies one.
+pub const COMPILED_SPEC_JSON: &str = include_str!("../../../model/encoding_spec.json");
+
+/// ONNX metadata keys written by model/export.py.
+pub const META_ENCODING: &str = "scx_oracle.encoding";
+pub const META_VERSION: &str = "scx_oracle.encoding_version";
+pub const META_MODEL: &str = "scx_oracle.model";
+
+/// Name of the step feature that expands to `candidates` one-hot columns (always last).
+pub const ONEHOT: &str = "last_pick_slot_onehot";
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Spec {
+    pub version: u32,
+    pub candidates: usize,
+    pub recent_per_cpu: usize,
+    pub pick_history: usize,
+    pub log_time_norm_us: f64,
+    pub nr_running_cap: u32,
+    pub prio_base: f64,
+    pub prio_scale: f64,
+    pub kthread_comm_prefixes: Vec<String>,
+    pub step_features: Vec<String>,
+    pub candidate_features: Vec<String>,
+}
+
+impl Spec {
+    pub fn from_json(text: &str) -> Result<Spec> {
+        let spec: Spec = serde_json::from_str(text).context("parsing the encoding spec JSON")?;
+        if spec.step_features.last().map(String::as_str) != Some(ONEHOT) {
+            bail!("encoding spec: the last step feature must be {ONEHOT:?}");
+        }
+        if spec.candidates < 2 || spec.recent_per_cpu < 2 || spec.nr_running_cap == 0 {
+            bail!("encoding spec: candidates, recent_per_cpu must be >= 2 and nr_running_cap > 0");
+        }
+        Ok(spec)
+    }
+
+    /// The spec this binary was built with.
+    pub fn compiled() -> Spec {
+        Spec::from_json(COMPILED_SPEC_JSON).expect("model/encoding_spec.json compiled in is valid")
+    }
+
+    /// Columns of the step vector: every step feature is one column except the one-hot.
+    pub fn step_width(&self) -> usize {
+        self.step_features.len() - 1 + self.candidates
+    }
+
+    pub fn candidate_width(&self) -> usize {
+        self.candidate_features.len()
+    }
+
+    /// A model's spec (from its metadata) must be one this binary can encode for: same
+    /// version and the same feature lists, in order. Constants may differ; they are read from
+    /// the model's spec.
+    pub fn check_model(model: &Path, version: &str, spec_json: &str) -> Result<Spec> {
+        let fix = "re-export the model with the model/ tooling that matches this scx_oracle \
+                   (python -m model export), or use an scx_oracle built for that encoding";
+        let v: u32 = version.trim().parse().with_context(|| {
+            format!(
+                "{}: bad {META_VERSION} metadata {version:?}",
+                model.display()
+            )
+        })?;
+        if v != ENCODING_VERSION {
+            bail!(
+                "{}: model uses encoding version {v}, but this scx_oracle implements encoding version \
+                 {ENCODING_VERSION}; {fix}",
+                model.display()
+            );
+        }
+        let spec = Spec::from_json(spec_json)
+            .with_context(|| format!("{}: bad {META_ENCODING} metadata", model.display()))?;
+        if spec.version != v {
+            bail!(
+                "{}: metadata says encoding version {v} but its spec says version {}; {fix}",
+                model.display(),
+                spec.version
+            );
+        }
+        let ours = Spec::compiled();
+        for (what, theirs, mine) in [
+            ("step_features", &spec.step_features, &ours.step_features),
+            (
+                "candidate_features",
+                &spec.candidate_features,
+                &ours.candidate_features,
+            ),
+        ] {
+            if theirs != mine {
+                bail!(
+                    "{}: encoding version {v} but its {what} differ from this scx_oracle's: model has \
+                     {theirs:?}, this binary computes {mine:?}; {fix}",
+                    model.display()
+                );
+            }
+        }
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_spec_matches_the_code() {
+        let s = Spec::compiled();
+        assert_eq!(s.version, ENCODING_VERSION);
+        assert_eq!(s.step_width(), s.step_features.len() - 1 + s.candidates);
+    }
+
+    #[test]
+    fn refuses_other_versions_and_features() {
+        let p = Path::new("m.onnx");
+        let e = Spec::check_model(p, "999", COMPILED_SPEC_JSON)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.onnx") && e.contains("encoding version 999"),
+            "{e}"
+        );
+        let mut v: serde_json::Value = serde_json::from_str(COMPILED_SPEC_JSON).unwrap();
+        v["candidate_features"][1] = "something_else".into();
+        let e = Spec::check_model(p, "1", &v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("candidate_features differ"), "{e}");
+        assert!(Spec::check_model(p, "1", COMPILED_SPEC_JSON).is_ok());
+    }
+}
