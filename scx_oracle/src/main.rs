@@ -31,6 +31,10 @@ enum Command {
     Stats(oracle_trace::cli::StatsArgs),
     /// Record scheduler events (BPF raw tracepoints) into a trace file.
     Trace(tracer::TraceArgs),
+    /// Encode a trace into model steps as JSON lines (same format as `python -m model encode`).
+    Encode(oracle_model::cli_encode::EncodeArgs),
+    /// Replay traces through an ONNX model: top-1/top-3 accuracy and inference latency as JSON.
+    Eval(oracle_model::cli_eval::EvalArgs),
 }
 
 fn main() {
@@ -40,6 +44,8 @@ fn main() {
         Command::Import(args) => args.run().map(|()| 0),
         Command::Stats(args) => args.run().map(|()| 0),
         Command::Trace(args) => tracer::run(args),
+        Command::Encode(args) => args.run(),
+        Command::Eval(args) => args.run(),
     };
     match result {
         Ok(code) => std::process::exit(code),

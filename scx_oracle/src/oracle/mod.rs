@@ -2,12 +2,19 @@
 //! model/encoding.py), the ONNX Runtime runner for the exported next-task LSTM, and the
 //! `encode` / `eval` subcommands built on them. A library so benches and the agent share it.
 
+pub mod cli_encode;
+pub mod cli_eval;
 pub mod encoding;
 pub mod events;
+pub mod model;
+pub mod ortlib;
+pub mod rank;
 pub mod spec;
+pub mod timing;
 
 #[cfg(test)]
 mod encoding_tests;
 
 pub use encoding::{Encoder, Step};
+pub use model::{LstmState, OracleModel};
 pub use spec::{Spec, ENCODING_VERSION};

@@ -1,0 +1,194 @@
+//! `scx_oracle eval`: replay traces through the encoder and the ONNX model exactly as the agent
+//! would (one LSTM state per CPU, one model call per switch) and report top-1/top-3 accuracy
+//! and per-call inference latency.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use super::encoding::{Encoder, Step};
+use super::events::{expand_traces, load_sorted};
+use super::model::OracleModel;
+use super::rank::{best, rank_of};
+use super::spec::ENCODING_VERSION;
+use super::timing::Latency;
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Exported ONNX model (python -m model export).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A trace file; repeatable.
+    #[arg(long = "trace")]
+    pub traces: Vec<PathBuf>,
+    /// More traces: files, or directories (all *.parquet inside, sorted).
+    pub paths: Vec<PathBuf>,
+    /// Write every step's scores as JSON lines {"trace","cpu","ts","scores"} (parity tests).
+    #[arg(long)]
+    pub scores_out: Option<PathBuf>,
+    /// Also write the result JSON to this file.
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct TraceResult {
+    trace: String,
+    workload: Option<String>,
+    steps: u64,
+    /// Steps whose next task was not a candidate (target -1): misses for every scorer.
+    misses: u64,
+    top1: f64,
+    top3: f64,
+}
+
+#[derive(Serialize)]
+struct Overall {
+    steps: u64,
+    top1: f64,
+    top3: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    model: String,
+    encoding_version: u32,
+    traces: Vec<TraceResult>,
+    overall: Overall,
+    inference_us: Latency,
+    wall_s: f64,
+}
+
+#[derive(Serialize)]
+struct ScoresLine<'a> {
+    trace: &'a str,
+    cpu: u32,
+    ts: u64,
+    scores: Vec<f64>,
+}
+
+fn frac(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+/// Counts for one trace.
+#[derive(Default)]
+struct Tally {
+    steps: u64,
+    misses: u64,
+    top1: u64,
+    top3: u64,
+}
+
+fn eval_trace(
+    model: &mut OracleModel,
+    path: &Path,
+    times: &mut Vec<Duration>,
+    scores_out: &mut Option<BufWriter<File>>,
+) -> Result<(TraceResult, Tally)> {
+    let (meta, events) = load_sorted(path)?;
+    let name = path.display().to_string();
+    let spec = model.spec().clone();
+    let mut enc = Encoder::new(spec.clone())?;
+    let mut step = Step::zeroed(&spec);
+    let mut states = HashMap::new();
+    let mut t = Tally::default();
+    for ev in &events {
+        if !enc.event_into(ev, &mut step) {
+            continue;
+        }
+        let zero = model.zero_state();
+        let state = states.entry(step.cpu).or_insert(zero);
+        let t0 = Instant::now();
+        let scores = model.run(&step.step, &step.cands, state)?;
+        times.push(t0.elapsed());
+        t.steps += 1;
+        match rank_of(scores, step.target) {
+            None => t.misses += 1,
+            Some(r) => {
+                t.top1 += u64::from(best(scores) == step.target as usize);
+                t.top3 += u64::from(r < 3);
+            }
+        }
+        if let Some(w) = scores_out {
+            let line = ScoresLine {
+                trace: &name,
+                cpu: step.cpu,
+                ts: step.ts,
+                scores: scores.iter().map(|&s| f64::from(s)).collect(),
+            };
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n")?;
+        }
+    }
+    let result = TraceResult {
+        trace: name,
+        workload: meta.get("workload").map(str::to_string),
+        steps: t.steps,
+        misses: t.misses,
+        top1: frac(t.top1, t.steps),
+        top3: frac(t.top3, t.steps),
+    };
+    Ok((result, t))
+}
+
+impl EvalArgs {
+    pub fn run(self) -> Result<i32> {
+        let start = Instant::now();
+        let mut args = self.traces.clone();
+        args.extend(self.paths.iter().cloned());
+        let traces = expand_traces(&args)?;
+        if traces.is_empty() {
+            bail!("no traces given: pass --trace FILE or directories of *.parquet");
+        }
+        let mut model = OracleModel::load(&self.model)?;
+        let mut scores_out = match &self.scores_out {
+            Some(p) => Some(BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )),
+            None => None,
+        };
+        let mut times = Vec::new();
+        let mut results = Vec::new();
+        let mut all = Tally::default();
+        for path in &traces {
+            let (r, t) = eval_trace(&mut model, path, &mut times, &mut scores_out)?;
+            results.push(r);
+            all.steps += t.steps;
+            all.top1 += t.top1;
+            all.top3 += t.top3;
+        }
+        if let Some(w) = &mut scores_out {
+            w.flush().context("writing --scores-out")?;
+        }
+        let overall = Overall {
+            steps: all.steps,
+            top1: frac(all.top1, all.steps),
+            top3: frac(all.top3, all.steps),
+        };
+        let report = Report {
+            model: self.model.display().to_string(),
+            encoding_version: ENCODING_VERSION,
+            traces: results,
+            overall,
+            inference_us: Latency::of(&times),
+            wall_s: start.elapsed().as_secs_f64(),
+        };
+        let text = serde_json::to_string_pretty(&report)?;
+        println!("{text}");
+        if let Some(p) = &self.json_out {
+            std::fs::write(p, format!("{text}\n"))
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
+        Ok(0)
+    }
+}
