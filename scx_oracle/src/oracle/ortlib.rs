@@ -67,7 +67,7 @@ pub fn discover(env: Option<&str>, exe: Option<&Path>, cwd: Option<&Path>) -> Re
         if let Some(p) = lib_in(d) {
             return Ok(p);
         }
-        let _ = write!(tried, "\n  {}/{LIB_PREFIX}*", d.display());
+        let _ = write!(tried, "\n  {}", d.join(format!("{LIB_PREFIX}*")).display());
     }
     let mut dirs: Vec<&Path> = cwd.map(|c| c.ancestors().collect()).unwrap_or_default();
     for d in exe_dir.into_iter().flat_map(Path::ancestors) {
@@ -79,11 +79,10 @@ pub fn discover(env: Option<&str>, exe: Option<&Path>, cwd: Option<&Path>) -> Re
         if let Some(p) = lib_in_venv(d) {
             return Ok(p);
         }
-        let _ = write!(
-            tried,
-            "\n  {}/.venv/lib/python3*/site-packages/onnxruntime/capi/{LIB_PREFIX}*",
-            d.display()
-        );
+        let venv = d.join(format!(
+            ".venv/lib/python3*/site-packages/onnxruntime/capi/{LIB_PREFIX}*"
+        ));
+        let _ = write!(tried, "\n  {}", venv.display());
     }
     Err(anyhow!(
         "ONNX Runtime library (libonnxruntime.so) not found; tried:{tried}\n\
