@@ -13,10 +13,11 @@ def main(argv=None):
     t.add_argument("--out", type=Path, required=True, help="run directory (model.pt, train.json)")
     t.add_argument("--holdout-workloads", default=None,
                    help="comma-separated workloads kept out of training entirely (default: the split's)")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--patience", type=int, default=4, help="early stopping: epochs without a better validation loss")
+    t.add_argument("--epochs", type=int, default=20, help="epoch budget (the learning rate decays over it)")
+    t.add_argument("--patience", type=int, default=5, help="early stopping: epochs without a better validation loss")
     t.add_argument("--hidden", type=int, default=64)
     t.add_argument("--layers", type=int, default=1, choices=[1, 2])
+    t.add_argument("--pool", type=int, default=16, help="candidate-set summary width (0: none)")
     t.add_argument("--chunk", type=int, default=128, help="steps per training window")
     t.add_argument("--burn-in", type=int, default=16, help="first steps of a window warm the state, no loss")
     t.add_argument("--batch", type=int, default=64)
@@ -39,6 +40,8 @@ def main(argv=None):
     x.add_argument("--parity-trace", type=Path, default=None,
                    help="check PyTorch vs onnxruntime on this trace's longest CPU sequence")
     x.add_argument("--parity-steps", type=int, default=2000)
+    x.add_argument("--traced", action="store_true",
+                   help="trace the one-step graph with torch.onnx.export instead of writing the lean graph")
 
     n = sub.add_parser("encode", help="dump a trace's encoded steps as JSON lines (round-trip tests)")
     n.add_argument("--trace", type=Path, required=True)

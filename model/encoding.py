@@ -5,7 +5,7 @@ most recently seen on that CPU, most recent first), one feature row per candidat
 step features, and the target slot (the task that actually ran next, -1 if it was not a
 candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
 model; scx_oracle/src/oracle/encoding.rs implements the same algorithm and the round-trip test
-(model/tests/test_rust_parity.py) keeps the two equal.
+(model/tests/test_rust_side.py) keeps the two equal.
 """
 import bisect
 import json
@@ -47,6 +47,8 @@ class Task:
     last_run_ns: int = 0    # length of its last stint on a CPU
     runtime_ns: int = 0     # total time on CPUs since first seen
     preempted: bool = False  # runnable because it was switched out still runnable
+    waker: int = -1         # the task running where its last wakeup fired (0 = idle)
+    waker_cpu: int = -1
     prio: int = 120
     tgid: int = -1
     kthread: bool = False
@@ -59,6 +61,7 @@ class Cpu:
     last_switch_ts: int = -1
     last_pick_slot: int = -1
     idle_out_ts: int = -1
+    current: int = -1      # the task running here (-1 before the first switch)
 
 
 @dataclass
@@ -140,6 +143,7 @@ class Encoder:
             if t.state != RUNNING:
                 t.state, t.woken_ts, t.woken_cpu = RUNNABLE, ev["ts_ns"], target
                 t.preempted = False
+                t.waker, t.waker_cpu = self.cpu(ev["cpu"]).current, ev["cpu"]
             self.touch(target, pid)
         elif kind == "migrate" and pid is not None and pid != IDLE:
             t = self.task(pid)
@@ -205,6 +209,8 @@ class Encoder:
             row[ci['same_tgid_as_prev']] = 1.0 if pid != prev and prev_tgid is not None and prev_tgid >= 0 and t.tgid == prev_tgid else 0.0
             row[ci['kthread']] = 1.0 if t.kthread else 0.0
             row[ci['preempted']] = 1.0 if is_runnable and t.preempted else 0.0
+            row[ci['woken_by_prev']] = 1.0 if (is_runnable and not t.preempted and t.waker == prev
+                                               and t.waker_cpu == c) else 0.0
             if here:   # woken after this one: entries with a later wake time
                 later = len(woken_ts) - bisect.bisect_right(woken_ts, t.woken_ts)
                 row[ci['wake_order']] = later / (k - 1)
@@ -242,7 +248,7 @@ class Encoder:
                 t.runtime_ns += t.last_run_ns
             if first == "R":
                 t.state, t.woken_ts, t.woken_cpu = RUNNABLE, now, c
-                t.preempted = True
+                t.preempted, t.waker, t.waker_cpu = True, -1, -1
             else:
                 t.state = SLEEPING
         if nxt != IDLE:
@@ -254,6 +260,7 @@ class Encoder:
         del s.picks[self.hist:]
         s.last_switch_ts = now
         s.last_pick_slot = target
+        s.current = nxt
         return out
 
 

@@ -9,6 +9,7 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .encoding import candidate_width, step_width
+from .lean_graph import lean_onestep
 from .net import OneStep, Window
 
 OPSET = 17
@@ -29,9 +30,8 @@ def _atomic_onnx(model_proto, out):
     os.replace(tmp, out)
 
 
-def _with_metadata(path, spec, model_info):
+def _with_metadata(m, spec, model_info):
     import onnx
-    m = onnx.load(str(path))
     onnx.checker.check_model(m)
     del m.metadata_props[:]
     for key, value in ((META_ENCODING, json.dumps(spec, sort_keys=True)),
@@ -43,21 +43,30 @@ def _with_metadata(path, spec, model_info):
     return m
 
 
-def export_onnx(net, spec, model_info, out, window_out=None):
+def export_onnx(net, spec, model_info, out, window_out=None, traced=False):
+    """The one-step graph: written node by node (lean_graph.py) for a 1-layer LSTM, else (or
+    with `traced`) traced by torch.onnx.export."""
+    import onnx
     net.eval()
     k, sw, cw = spec["candidates"], step_width(spec), candidate_width(spec)
     layers, hidden = net.config["layers"], net.config["hidden"]
-    args = (torch.zeros(1, sw), torch.zeros(1, k, cw), torch.zeros(layers, 1, hidden),
-            torch.zeros(layers, 1, hidden))
-    tmp = Path(str(out) + ".raw")
-    torch.onnx.export(OneStep(net), args, str(tmp), dynamo=False, opset_version=OPSET,
-                      input_names=STEP_INPUTS, output_names=STEP_OUTPUTS,
-                      dynamic_axes={"step": {0: "batch"}, "cands": {0: "batch"},
-                                    "h": {1: "batch"}, "c": {1: "batch"},
-                                    "scores": {0: "batch"}, "h_out": {1: "batch"},
-                                    "c_out": {1: "batch"}})
-    _atomic_onnx(_with_metadata(tmp, spec, model_info), out)
-    tmp.unlink()
+    if layers == 1 and not traced:
+        graph = lean_onestep(net, k, OPSET)
+        model_info = dict(model_info, graph="onestep-lean")
+    else:
+        args = (torch.zeros(1, sw), torch.zeros(1, k, cw), torch.zeros(layers, 1, hidden),
+                torch.zeros(layers, 1, hidden))
+        tmp = Path(str(out) + ".raw")
+        torch.onnx.export(OneStep(net), args, str(tmp), dynamo=False, opset_version=OPSET,
+                          input_names=STEP_INPUTS, output_names=STEP_OUTPUTS,
+                          dynamic_axes={"step": {0: "batch"}, "cands": {0: "batch"},
+                                        "h": {1: "batch"}, "c": {1: "batch"},
+                                        "scores": {0: "batch"}, "h_out": {1: "batch"},
+                                        "c_out": {1: "batch"}})
+        graph = onnx.load(str(tmp))
+        tmp.unlink()
+        model_info = dict(model_info, graph="onestep-traced")
+    _atomic_onnx(_with_metadata(graph, spec, model_info), out)
     if window_out:
         tmp = Path(str(window_out) + ".raw")
         torch.onnx.export(Window(net), (torch.zeros(1, 8, sw), torch.zeros(1, 8, k, cw)), str(tmp),
@@ -66,7 +75,8 @@ def export_onnx(net, spec, model_info, out, window_out=None):
                           dynamic_axes={"steps": {0: "batch", 1: "time"},
                                         "cands": {0: "batch", 1: "time"},
                                         "scores": {0: "batch", 1: "time"}})
-        _atomic_onnx(_with_metadata(tmp, spec, dict(model_info, graph="window")), window_out)
+        _atomic_onnx(_with_metadata(onnx.load(str(tmp)), spec, dict(model_info, graph="window")),
+                     window_out)
         tmp.unlink()
 
 
@@ -92,7 +102,7 @@ def parity(net, onnx_path, steps, cands):
 
 def main(args):
     net, spec, info = load_checkpoint(args.checkpoint)
-    export_onnx(net, spec, info, args.out, args.window_out)
+    export_onnx(net, spec, info, args.out, args.window_out, traced=args.traced)
     print(f"export: wrote {args.out}" + (f" and {args.window_out}" if args.window_out else ""))
     if args.parity_trace:
         from .encoding import encode_trace

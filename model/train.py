@@ -1,6 +1,7 @@
 """`python -m model train`: the LSTM over candidate sets, cross-entropy on the slot that ran,
 AdamW, early stopping on runs held out for validation. Seeded; CPU unless a GPU is present."""
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -101,9 +102,14 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
     """Train on `train_seqs`, early-stop on `val_seqs`; -> (best net on CPU, history, best val loss)."""
     t0 = time.time()
     windows = windows or Windows(train_seqs, args.chunk, args.burn_in)
-    net = OracleNet(step_width(spec), candidate_width(spec), args.hidden, args.layers).to(device)
+    net = OracleNet(step_width(spec), candidate_width(spec), args.hidden, args.layers,
+                    pool=getattr(args, "pool", 16)).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-1)
+    # cosine decay to 5% of the peak rate over the epoch budget: the late, small steps are
+    # where the last points of accuracy come from
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda e: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(e / args.epochs, 1.0))))
     rng = np.random.default_rng(args.seed)
     best, best_state, stale, history = float("inf"), None, 0, []
     for epoch in range(1, args.epochs + 1):
@@ -121,6 +127,7 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
             opt.step()
             running += loss.item()
             bar.set_postfix(loss=f"{running / i:.4f}")
+        sched.step()
         val_loss, val_top1 = evaluate_sequences(net, val_seqs, device)
         history.append(dict(epoch=epoch, train_loss=running / n_batches, val_loss=val_loss,
                             val_top1=val_top1, elapsed_s=round(time.time() - t0, 1)))
@@ -163,7 +170,7 @@ def main(args):
                 train_runs=[f["file"] for f in split["train"]],
                 val_runs=[f["file"] for f in split["val"]],
                 best_val_loss=best, epochs_run=len(history), hidden=args.hidden, layers=args.layers,
-                chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
+                pool=args.pool, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
                 weight_decay=args.weight_decay, train_steps=int(len(windows.target)),
                 wall_s=round(time.time() - t0, 1), device=str(device),
                 threads=torch.get_num_threads())

@@ -44,6 +44,9 @@ struct Task {
     runtime_ns: i64,
     /// Runnable because it was switched out still runnable (not woken from sleep).
     preempted: bool,
+    /// The task running where its last wakeup fired (0 = idle, -1 unknown) and that CPU.
+    waker: i32,
+    waker_cpu: Option<u32>,
     prio: i32,
     tgid: i32,
     kthread: bool,
@@ -63,6 +66,8 @@ impl Default for Task {
             last_run_ns: 0,
             runtime_ns: 0,
             preempted: false,
+            waker: -1,
+            waker_cpu: None,
             prio: 120,
             tgid: -1,
             kthread: false,
@@ -79,6 +84,8 @@ struct Cpu {
     last_switch_ts: i64,
     last_pick_slot: i32,
     idle_out_ts: i64,
+    /// The task running here (-1 before the first switch).
+    current: i32,
 }
 
 impl Default for Cpu {
@@ -89,6 +96,7 @@ impl Default for Cpu {
             last_switch_ts: -1,
             last_pick_slot: -1,
             idle_out_ts: -1,
+            current: -1,
         }
     }
 }
@@ -146,6 +154,7 @@ struct CandCols {
     wake_order: usize,
     last_run: usize,
     runtime_rel: usize,
+    woken_by_prev: usize,
 }
 
 /// Step feature columns; the one-hot is last, so every other column sits at its list index.
@@ -164,7 +173,7 @@ struct StepCols {
 
 /// Every feature this encoder computes; a spec naming another one is refused rather than
 /// silently fed zeros.
-const CANDIDATE_FEATURES: [&str; 21] = [
+const CANDIDATE_FEATURES: [&str; 22] = [
     "present",
     "is_idle",
     "is_prev",
@@ -186,6 +195,7 @@ const CANDIDATE_FEATURES: [&str; 21] = [
     "wake_order",
     "last_run",
     "runtime_rel",
+    "woken_by_prev",
 ];
 const STEP_FEATURES: [&str; 10] = [
     "prev_idle",
@@ -241,6 +251,7 @@ impl CandCols {
             wake_order: col(n, "wake_order")?,
             last_run: col(n, "last_run")?,
             runtime_rel: col(n, "runtime_rel")?,
+            woken_by_prev: col(n, "woken_by_prev")?,
         })
     }
 }
@@ -385,12 +396,15 @@ impl Encoder {
             EventKind::Wakeup | EventKind::WakeupNew => {
                 if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
                     let target = ev.target_cpu.unwrap_or(ev.cpu);
+                    let waker = self.cpus.get(&ev.cpu).map_or(-1, |s| s.current);
                     let t = self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm);
                     if t.state != State::Running {
                         t.state = State::Runnable;
                         t.woken_ts = ts;
                         t.woken_cpu = Some(target);
                         t.preempted = false;
+                        t.waker = waker;
+                        t.waker_cpu = Some(ev.cpu);
                     }
                     self.touch(target, pid);
                 }
@@ -520,6 +534,10 @@ impl Encoder {
             row[cc.same_tgid_as_prev] = b(pid != prev && prev_tgid.is_some_and(|g| t.tgid == g));
             row[cc.kthread] = b(t.kthread);
             row[cc.preempted] = b(is_runnable && t.preempted);
+            row[cc.woken_by_prev] = b(is_runnable
+                && !t.preempted
+                && t.waker == prev
+                && t.waker_cpu == Some(c));
             if here {
                 // Share of this CPU's woken-here candidates woken after this one.
                 let later = self.woken.iter().filter(|&&w| w > t.woken_ts).count();
@@ -585,6 +603,8 @@ impl Encoder {
                 t.woken_ts = now;
                 t.woken_cpu = Some(c);
                 t.preempted = true;
+                t.waker = -1;
+                t.waker_cpu = None;
             } else {
                 t.state = State::Sleeping;
             }
@@ -603,6 +623,7 @@ impl Encoder {
         s.picks.truncate(hist);
         s.last_switch_ts = now;
         s.last_pick_slot = out.target;
+        s.current = nxt;
         true
     }
 }
