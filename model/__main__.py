@@ -54,6 +54,14 @@ def main(argv=None):
     u.add_argument("--seed", type=int, default=1)
 
     args = ap.parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, OSError) as e:   # bad input: say what and where, no traceback
+        print(f"python -m model {args.cmd}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def run(args):
     if args.cmd == "train":
         from . import train
         train.main(args)

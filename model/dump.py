@@ -9,14 +9,20 @@ def main(args):
     spec = load_spec()
     enc = Encoder(spec)
     n = 0
-    with open(args.out, "w") as f:
-        for ev in read_events(args.trace):
-            s = enc.event(ev)
-            if s is None:
-                continue
-            f.write(json.dumps({"ts": s.ts, "cpu": s.cpu, "target": s.target,
-                                "cand_pids": [-1 if p is None else p for p in s.cand_pids],
-                                "step": [float(v) for v in s.step],
-                                "cands": [[float(v) for v in row] for row in s.cands]}) + "\n")
-            n += 1
+    tmp = args.out.with_name(args.out.name + ".partial")   # a bad trace leaves no half file
+    try:
+        with open(tmp, "w") as f:
+            for ev in read_events(args.trace):
+                s = enc.event(ev)
+                if s is None:
+                    continue
+                f.write(json.dumps({"ts": s.ts, "cpu": s.cpu, "target": s.target,
+                                    "cand_pids": [-1 if p is None else p for p in s.cand_pids],
+                                    "step": [float(v) for v in s.step],
+                                    "cands": [[float(v) for v in row] for row in s.cands]}) + "\n")
+                n += 1
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(args.out)
     print(f"encode: {n} steps -> {args.out}")

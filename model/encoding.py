@@ -276,6 +276,9 @@ def read_events(path):
     if path.suffix != ".parquet":
         raise ValueError(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
     table = pq.read_table(path)
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("schema_version") != "1":
         raise ValueError(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")

@@ -176,6 +176,8 @@ def main(args):
     result["wall_s"] = round(time.time() - t0, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     from .report import write_report
-    (args.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    tmp = args.out / "eval.json.partial"
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(args.out / "eval.json")
     write_report(result, args.out)
     print(f"eval: wrote {args.out / 'eval.json'}, report.md, accuracy.svg ({result['wall_s']} s)")

@@ -1,0 +1,55 @@
+"""Bad input gets an error that names the problem: corrupt checkpoints, non-traces, thin datasets."""
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from model.checkpoint import load_checkpoint
+from model.data import split_runs
+from model.encoding import read_events
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BadInput(unittest.TestCase):
+    def test_corrupt_checkpoint_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = Path(d) / "model.pt"
+            bad.write_bytes(b"PK\x03\x04 truncated")
+            with self.assertRaises(SystemExit) as ctx:
+                load_checkpoint(bad)
+            self.assertIn("model.pt: not a model checkpoint", str(ctx.exception))
+
+    def test_parquet_without_trace_columns(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "other.parquet"
+            table = pa.table({"ts_ns": [1, 2]}).replace_schema_metadata({"schema_version": "1"})
+            pq.write_table(table, path)
+            with self.assertRaises(ValueError) as ctx:
+                list(read_events(path))
+            self.assertIn("no column(s) cpu, event", str(ctx.exception))
+
+    def test_split_needs_three_repetitions(self):
+        rows = [dict(file=f"w-rep{r}", workload="w", repetition=r, vcpus=2) for r in (1, 2)]
+        with self.assertRaises(SystemExit) as ctx:
+            split_runs(rows, holdout=())
+        self.assertIn("at least 3", str(ctx.exception))
+
+    def test_cli_reports_without_traceback(self):
+        with tempfile.TemporaryDirectory() as d:
+            csv = Path(d) / "t.csv"
+            csv.write_text("ts_ns,cpu\n1,2\n")
+            r = subprocess.run([sys.executable, "-m", "model", "encode", "--trace", str(csv),
+                                "--out", str(Path(d) / "o.jsonl")], cwd=ROOT, capture_output=True, text=True)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("t.csv: only .parquet traces", r.stderr)
+            self.assertNotIn("Traceback", r.stderr)
+            self.assertFalse((Path(d) / "o.jsonl").exists(), "nothing written for a bad trace")
+
+
+if __name__ == "__main__":
+    unittest.main()
