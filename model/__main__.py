@@ -13,8 +13,8 @@ def main(argv=None):
     t.add_argument("--out", type=Path, required=True, help="run directory (model.pt, train.json)")
     t.add_argument("--holdout-workloads", default=None,
                    help="comma-separated workloads kept out of training entirely (default: the split's)")
-    t.add_argument("--epochs", type=int, default=20, help="epoch budget (the learning rate decays over it)")
-    t.add_argument("--patience", type=int, default=5, help="early stopping: epochs without a better validation loss")
+    t.add_argument("--epochs", type=int, default=12, help="epoch budget (the learning rate decays over it)")
+    t.add_argument("--patience", type=int, default=4, help="early stopping: epochs without a better validation loss")
     t.add_argument("--hidden", type=int, default=64)
     t.add_argument("--layers", type=int, default=1, choices=[1, 2])
     t.add_argument("--pool", type=int, default=16, help="candidate-set summary width (0: none)")

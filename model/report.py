@@ -50,7 +50,7 @@ def plot(result, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     splits = list(result["splits"].items())
-    fig, axes = plt.subplots(1, len(splits), figsize=(7 * len(splits), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(splits), figsize=(7 * len(splits), 5), squeeze=False)
     for ax, (name, s) in zip(axes[0], splits):
         wls = list(s["workloads"])
         best = s["best_baseline"]["name"]
@@ -65,7 +65,7 @@ def plot(result, path):
         ax.set_ylim(0, 100)
         ax.set_ylabel("top-1 %")
         ax.set_title(SPLIT_TITLES.get(name, name), fontsize=10)
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=3, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, format="svg")
+    fig.savefig(path)   # format from the suffix (.svg in reports)
     plt.close(fig)
