@@ -19,6 +19,9 @@ META_MODEL = "scx_oracle.model"
 STEP_INPUTS = ["step", "cands", "h", "c"]
 STEP_OUTPUTS = ["scores", "h_out", "c_out"]
 PARITY_TOL = 1e-5
+# Trained logits reach ~40, where float32 values are 3.8e-6 apart and PyTorch itself moves by
+# ~1e-5 between float32 and float64: past |score| ~10 the bound is 8 float32 steps instead.
+PARITY_ULPS = 8
 
 
 def _atomic_onnx(model_proto, out):
@@ -91,13 +94,17 @@ def parity(net, onnx_path, steps, cands):
     layers, hidden = net.config["layers"], net.config["hidden"]
     h = np.zeros((layers, 1, hidden), np.float32)
     c = np.zeros_like(h)
-    worst = 0.0
+    worst, largest = 0.0, float(np.abs(ref[cands[:, :, 0] > 0]).max())
     for t in range(len(steps)):
         scores, h, c = sess.run(STEP_OUTPUTS, {"step": steps[t:t + 1], "cands": cands[t:t + 1],
                                                "h": h, "c": c})
         present = cands[t, :, 0] > 0
         worst = max(worst, float(np.abs(scores[0][present] - ref[t][present]).max()))
-    return worst
+    return worst, largest
+
+
+def parity_tolerance(largest):
+    return max(PARITY_TOL, PARITY_ULPS * float(np.finfo(np.float32).eps) * largest)
 
 
 def main(args):
@@ -108,8 +115,10 @@ def main(args):
         from .encoding import encode_trace
         by_cpu = encode_trace(args.parity_trace, spec)
         steps = max(by_cpu.values(), key=len)[:args.parity_steps]
-        diff = parity(net, args.out, np.stack([s.step for s in steps]),
-                      np.stack([s.cands for s in steps]))
-        print(f"export: parity PyTorch vs onnxruntime over {len(steps)} steps: max abs diff {diff:.2e}")
-        if diff > PARITY_TOL:
-            raise SystemExit(f"export: parity check failed: {diff:.2e} > {PARITY_TOL:.0e}")
+        diff, largest = parity(net, args.out, np.stack([s.step for s in steps]),
+                               np.stack([s.cands for s in steps]))
+        tol = parity_tolerance(largest)
+        print(f"export: parity PyTorch vs onnxruntime over {len(steps)} steps: max abs diff "
+              f"{diff:.2e} (scores up to {largest:.1f}; tolerance {tol:.1e})")
+        if diff > tol:
+            raise SystemExit(f"export: parity check failed: {diff:.2e} > {tol:.1e}")

@@ -13,7 +13,7 @@ from model.evaluate import ModelVersionError, OnnxScorer, hits_model
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "model/artifacts/oracle.onnx"
 AGENT = ROOT / "target/release/scx_oracle"
-TRACES = ["data/small/traces/hackbench_pipe-2cpu-rep3.parquet",      # seen workload, test run
+TRACES = ["data/small/traces/hackbench_pipe-2cpu-rep4.parquet",      # seen workload, test run
           "data/small/traces/request_response-4cpu-rep1.parquet"]   # held-out workload
 
 
