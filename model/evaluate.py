@@ -53,7 +53,8 @@ class OnnxScorer:
         meta = self.sess.get_modelmeta().custom_metadata_map
         spec = json.loads(meta["scx_oracle.encoding"]) if "scx_oracle.encoding" in meta else None
         if spec is not None and "scx_oracle.encoding_version" in meta:
-            spec = dict(spec, version=meta["scx_oracle.encoding_version"])  # the key the agent checks
+            v = meta["scx_oracle.encoding_version"]   # the key the agent checks
+            spec = dict(spec, version=int(v) if v.isdigit() else v)
         self.spec = check_spec(spec, path)
         h = self.sess.get_inputs()[2].shape
         self.state_shape = (h[0], 1, h[2])
