@@ -1,17 +1,13 @@
 """Saving and loading a trained model: weights, net config, encoding spec and training info."""
-import os
-from pathlib import Path
-
 import torch
 
+from .atomic import replacing
 from .net import OracleNet
 
 
 def save_checkpoint(path, net, spec, info):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    torch.save({"config": net.config, "state_dict": net.state_dict(), "spec": spec, "info": info}, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save({"config": net.config, "state_dict": net.state_dict(), "spec": spec, "info": info}, tmp)
 
 
 def load_checkpoint(path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing
 from .encoding import encode_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,11 @@ CACHE = ROOT / ".cache" / "model"
 # Chosen before any model was trained: one wakeup-chain workload, one lock workload and one
 # client/server workload, each with a training-set relative (hackbench_pipe, stress_pipe, ...).
 DEFAULT_HOLDOUT = ("hackbench_socket", "stress_futex", "request_response")
+
+
+def holdout_from(arg):
+    """`--holdout-workloads a,b` -> ("a", "b"); not given -> the default set; "" -> none."""
+    return tuple(w for w in arg.split(",") if w) if arg is not None else DEFAULT_HOLDOUT
 
 
 @dataclass
@@ -71,7 +77,7 @@ def spec_hash(spec):
 
 
 def _encode_file(args):
-    path, row, spec = args
+    path, spec = args
     return sequences_from_steps(encode_trace(path, spec))
 
 
@@ -102,7 +108,7 @@ def encode_runs(dataset, rows, spec, workers=2):
         else:
             todo.append((row, cache))
     if todo:
-        jobs = [(Path(dataset) / row["file"], row, spec) for row, _ in todo]
+        jobs = [(Path(dataset) / row["file"], spec) for row, _ in todo]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for (row, cache), seqs in zip(todo, pool.map(_encode_file, jobs)):
                 _save_cache(cache, seqs)
@@ -120,9 +126,8 @@ def _save_cache(path, seqs):
     for i, s in enumerate(seqs):
         for k, v in s.items():
             arrays[f"{i}.{k}"] = np.asarray(v)
-    tmp = path.with_name(path.name + ".partial.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    with replacing(path, ".partial.npz") as tmp:   # np.savez adds .npz to other names
+        np.savez(tmp, **arrays)
 
 
 def _load_cache(path):

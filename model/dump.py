@@ -2,6 +2,7 @@
 (the same format `scx_oracle encode` writes, so the two encoders can be compared)."""
 import json
 
+from .atomic import replacing
 from .encoding import Encoder, load_spec, read_events
 
 
@@ -9,20 +10,14 @@ def main(args):
     spec = load_spec()
     enc = Encoder(spec)
     n = 0
-    tmp = args.out.with_name(args.out.name + ".partial")   # a bad trace leaves no half file
-    try:
-        with open(tmp, "w") as f:
-            for ev in read_events(args.trace):
-                s = enc.event(ev)
-                if s is None:
-                    continue
-                f.write(json.dumps({"ts": s.ts, "cpu": s.cpu, "target": s.target,
-                                    "cand_pids": [-1 if p is None else p for p in s.cand_pids],
-                                    "step": [float(v) for v in s.step],
-                                    "cands": [[float(v) for v in row] for row in s.cands]}) + "\n")
-                n += 1
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(args.out)
+    with replacing(args.out) as tmp, open(tmp, "w") as f:   # a bad trace leaves no half file
+        for ev in read_events(args.trace):
+            s = enc.event(ev)
+            if s is None:
+                continue
+            f.write(json.dumps({"ts": s.ts, "cpu": s.cpu, "target": s.target,
+                                "cand_pids": [-1 if p is None else p for p in s.cand_pids],
+                                "step": [float(v) for v in s.step],
+                                "cands": [[float(v) for v in row] for row in s.cands]}) + "\n")
+            n += 1
     print(f"encode: {n} steps -> {args.out}")

@@ -143,7 +143,9 @@ class Encoder:
             if t.state != RUNNING:
                 t.state, t.woken_ts, t.woken_cpu = RUNNABLE, ev["ts_ns"], target
                 t.preempted = False
-                t.waker, t.waker_cpu = self.cpu(ev["cpu"]).current, ev["cpu"]
+                waker_cpu = self.cpus.get(ev["cpu"])
+                t.waker = waker_cpu.current if waker_cpu else -1
+                t.waker_cpu = ev["cpu"]
             self.touch(target, pid)
         elif kind == "migrate" and pid is not None and pid != IDLE:
             t = self.task(pid)
@@ -178,7 +180,7 @@ class Encoder:
             prev_tgid = prev_task.tgid
         cands = np.zeros((k, len(self.spec["candidate_features"])), dtype=np.float32)
         runnable = woken_here = 0
-        live = [self.tasks.get(p) or Task() for p in cand_pids[1:] if p is not None]
+        live = [self.tasks.get(p) or Task() for p in runnable_first]   # slot i + 1
         runnable_rt = [t.runtime_ns for t in live if t.state == RUNNABLE]
         mean_rt = sum(runnable_rt) / len(runnable_rt) if runnable_rt else 0.0
         woken_ts = sorted(t.woken_ts for t in live if t.state == RUNNABLE and t.woken_cpu == c)
@@ -194,7 +196,7 @@ class Encoder:
                 row[ci['is_idle']] = 1.0
                 row[ci['since_ran']] = self.tlog(now, s.idle_out_ts)
                 continue
-            t = self.tasks.get(pid) or Task()
+            t = live[slot - 1]
             row[ci['is_prev']] = 1.0 if pid == prev else 0.0
             row[ci['recency_rank']] = rank[pid] / (self.recent_cap - 1)
             is_runnable = t.state == RUNNABLE

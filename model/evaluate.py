@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing
 from .baselines import ISSUE_BASELINES, all_baselines
-from .data import encode_runs, load_manifest, split_runs
+from .data import encode_runs, holdout_from, load_manifest, split_runs
 from .encoding import load_spec
-from .train import holdout_from
 
 MODEL = "model"
 TEST_SPLITS = ("test_seen", "test_unseen")
@@ -116,18 +116,18 @@ def score_split(scorer, seqs, spec):
     by_trace = defaultdict(lambda: [0, 0, 0])
     for seq in seqs:
         n = len(seq.target)
-        m1, m3 = hits_model(seq, scorer.scores(seq))
-        for acc in (by_wl[seq.workload][MODEL], by_trace[seq.file]):
-            acc[0] += n
-            acc[1] += int(m1)
-            acc[2] += int(m3)
+        hits = hits_model(seq, scorer.scores(seq))
+        _count(by_wl[seq.workload][MODEL], n, hits)
+        _count(by_trace[seq.file], n, hits)
         for name, guesses in all_baselines(seq, spec).items():
-            b1, b3 = hits_guesses(seq, guesses)
-            acc = by_wl[seq.workload][name]
-            acc[0] += n
-            acc[1] += int(b1)
-            acc[2] += int(b3)
+            _count(by_wl[seq.workload][name], n, hits_guesses(seq, guesses))
     return by_wl, by_trace
+
+
+def _count(acc, steps, hits):
+    acc[0] += steps
+    acc[1] += int(hits[0])
+    acc[2] += int(hits[1])
 
 
 def summarise(by_wl, by_trace):
@@ -177,8 +177,7 @@ def main(args):
     result["wall_s"] = round(time.time() - t0, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     from .report import write_report
-    tmp = args.out / "eval.json.partial"
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(args.out / "eval.json")
+    with replacing(args.out / "eval.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
     write_report(result, args.out)
     print(f"eval: wrote {args.out / 'eval.json'}, report.md, accuracy.svg ({result['wall_s']} s)")

@@ -1,12 +1,12 @@
 """`python -m model export`: checkpoint -> ONNX one-step graph (+ optional window graph), with the
 encoding spec in the model metadata and a PyTorch vs onnxruntime parity check on real steps."""
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .atomic import replacing
 from .checkpoint import load_checkpoint
 from .encoding import candidate_width, step_width
 from .lean_graph import lean_onestep
@@ -28,9 +28,8 @@ def _atomic_onnx(model_proto, out):
     import onnx
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    onnx.save(model_proto, str(tmp))
-    os.replace(tmp, out)
+    with replacing(out) as tmp:
+        onnx.save(model_proto, str(tmp))
 
 
 def _with_metadata(m, spec, model_info):

@@ -12,7 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
-from .data import DEFAULT_HOLDOUT, encode_runs, load_manifest, split_runs
+from .data import encode_runs, holdout_from, load_manifest, split_runs
 from .encoding import candidate_width, load_spec, step_width
 from .net import OracleNet
 
@@ -86,10 +86,6 @@ def evaluate_sequences(net, seqs, device):
     return total / max(int(sum((s.target >= 0).sum() for s in seqs)), 1), hits / max(n, 1)
 
 
-def holdout_from(arg):
-    return tuple(w for w in arg.split(",") if w) if arg is not None else DEFAULT_HOLDOUT
-
-
 def init_main(args):
     spec = load_spec()
     seed_everything(args.seed)
@@ -103,7 +99,7 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
     t0 = time.time()
     windows = windows or Windows(train_seqs, args.chunk, args.burn_in)
     net = OracleNet(step_width(spec), candidate_width(spec), args.hidden, args.layers,
-                    pool=getattr(args, "pool", 16)).to(device)
+                    pool=args.pool).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-1)
     # cosine decay to 5% of the peak rate over the epoch budget: the late, small steps are

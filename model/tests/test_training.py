@@ -28,7 +28,7 @@ class PeriodicSchedule(unittest.TestCase):
         train = sequences(spec, 300, first_pid=100)
         val = sequences(spec, 60, first_pid=500)    # other pids: the encoding must not care
         test = sequences(spec, 100, first_pid=900)
-        args = argparse.Namespace(chunk=64, burn_in=8, hidden=32, layers=1, lr=1e-2,
+        args = argparse.Namespace(chunk=64, burn_in=8, hidden=32, layers=1, pool=16, lr=1e-2,
                                   weight_decay=0.0, seed=3, epochs=25, patience=25, batch=16)
         net, history, _ = fit(train, val, spec, args)
         from model.evaluate import TorchScorer
