@@ -40,8 +40,7 @@ fn encode(trace: &Path, model: &OracleModel) -> Vec<Step> {
 
 /// One step with its CPU's state carried, as the agent does.
 fn step(model: &mut OracleModel, states: &mut HashMap<u32, LstmState>, s: &Step) -> f32 {
-    let zero = model.zero_state();
-    let state = states.entry(s.cpu).or_insert(zero);
+    let state = states.entry(s.cpu).or_insert_with(|| model.zero_state());
     model.run(&s.step, &s.cands, state).expect("inference")[0]
 }
 

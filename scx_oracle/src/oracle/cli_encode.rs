@@ -1,16 +1,16 @@
 //! `scx_oracle encode`: a trace's encoded steps as JSON lines, in the format of
 //! `python -m model encode` (model/dump.py), so the two encoders can be compared.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::encoding::{Encoder, Step};
 use super::events::load_sorted;
 use super::model::OracleModel;
+use super::out_file::OutFile;
 use super::spec::Spec;
 
 #[derive(clap::Args, Debug)]
@@ -61,18 +61,15 @@ impl EncodeArgs {
         let (_, events) = load_sorted(&self.trace)?;
         let mut enc = Encoder::new(spec.clone())?;
         let mut step = Step::zeroed(&spec);
-        let f =
-            File::create(&self.out).with_context(|| format!("creating {}", self.out.display()))?;
-        let mut w = BufWriter::new(f);
+        let mut out = OutFile::create(&self.out)?;
         let mut n = 0u64;
         for ev in &events {
             if enc.event_into(ev, &mut step) {
-                write_step(&mut w, &step, cw)?;
+                write_step(out.writer(), &step, cw)?;
                 n += 1;
             }
         }
-        w.flush()
-            .with_context(|| format!("writing {}", self.out.display()))?;
+        out.finish()?;
         println!("encode: {n} steps -> {}", self.out.display());
         Ok(0)
     }

@@ -3,18 +3,18 @@
 //! and per-call inference latency.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::encoding::{Encoder, Step};
 use super::events::{expand_traces, load_sorted};
 use super::model::OracleModel;
-use super::rank::{best, rank_of};
+use super::out_file::OutFile;
+use super::rank::rank_of;
 use super::spec::ENCODING_VERSION;
 use super::timing::Latency;
 
@@ -93,7 +93,7 @@ fn eval_trace(
     model: &mut OracleModel,
     path: &Path,
     times: &mut Vec<Duration>,
-    scores_out: &mut Option<BufWriter<File>>,
+    scores_out: &mut Option<OutFile>,
 ) -> Result<(TraceResult, Tally)> {
     let (meta, events) = load_sorted(path)?;
     let name = path.display().to_string();
@@ -106,8 +106,9 @@ fn eval_trace(
         if !enc.event_into(ev, &mut step) {
             continue;
         }
-        let zero = model.zero_state();
-        let state = states.entry(step.cpu).or_insert(zero);
+        let state = states
+            .entry(step.cpu)
+            .or_insert_with(|| model.zero_state());
         let t0 = Instant::now();
         let scores = model.run(&step.step, &step.cands, state)?;
         times.push(t0.elapsed());
@@ -115,11 +116,12 @@ fn eval_trace(
         match rank_of(scores, step.target) {
             None => t.misses += 1,
             Some(r) => {
-                t.top1 += u64::from(best(scores) == step.target as usize);
+                t.top1 += u64::from(r == 0);
                 t.top3 += u64::from(r < 3);
             }
         }
-        if let Some(w) = scores_out {
+        if let Some(out) = scores_out {
+            let w = out.writer();
             let line = ScoresLine {
                 trace: &name,
                 cpu: step.cpu,
@@ -151,12 +153,7 @@ impl EvalArgs {
             bail!("no traces given: pass --trace FILE or directories of *.parquet");
         }
         let mut model = OracleModel::load(&self.model)?;
-        let mut scores_out = match &self.scores_out {
-            Some(p) => Some(BufWriter::new(
-                File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            )),
-            None => None,
-        };
+        let mut scores_out = self.scores_out.as_deref().map(OutFile::create).transpose()?;
         let mut times = Vec::new();
         let mut results = Vec::new();
         let mut all = Tally::default();
@@ -167,8 +164,8 @@ impl EvalArgs {
             all.top1 += t.top1;
             all.top3 += t.top3;
         }
-        if let Some(w) = &mut scores_out {
-            w.flush().context("writing --scores-out")?;
+        if let Some(out) = scores_out {
+            out.finish()?;
         }
         let overall = Overall {
             steps: all.steps,
@@ -186,8 +183,9 @@ impl EvalArgs {
         let text = serde_json::to_string_pretty(&report)?;
         println!("{text}");
         if let Some(p) = &self.json_out {
-            std::fs::write(p, format!("{text}\n"))
-                .with_context(|| format!("writing {}", p.display()))?;
+            let mut out = OutFile::create(p)?;
+            writeln!(out.writer(), "{text}")?;
+            out.finish()?;
         }
         Ok(0)
     }

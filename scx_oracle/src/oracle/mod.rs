@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod events;
 pub mod model;
 pub mod ortlib;
+pub mod out_file;
 pub mod rank;
 pub mod spec;
 pub mod timing;
