@@ -4,7 +4,7 @@ One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, th
 most recently seen on that CPU, most recent first), one feature row per candidate, one row of
 step features, and the target slot (the task that actually ran next, -1 if it was not a
 candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
-model; scx_oracle/src/oracle/encoding.rs implements the same algorithm and the round-trip test
+model; oracle/src/encoding.rs implements the same algorithm and the round-trip test
 (model/tests/test_rust_side.py) keeps the two equal.
 """
 import bisect

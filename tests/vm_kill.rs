@@ -1,6 +1,6 @@
 //! kill -9 of the agent under load: the kernel must fall back to the fair
 //! class and the workload must still finish.
-use scx_oracle_tests::{dmesg_errors, run_scenario, str_field};
+use tests::{dmesg_errors, run_scenario, str_field};
 use serde_json::Value;
 
 #[test]

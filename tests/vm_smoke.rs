@@ -1,5 +1,5 @@
 //! Boots the VM, runs the agent with the FIFO policy under a short workload.
-use scx_oracle_tests::{assert_clean_run, run_scenario, u64_field};
+use tests::{assert_clean_run, run_scenario, u64_field};
 
 #[test]
 fn smoke_enables_and_decides_in_userspace() {

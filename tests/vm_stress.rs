@@ -1,5 +1,5 @@
 //! The scx CI recipe: stress-ng CPU + fork + affinity churn for 45 s.
-use scx_oracle_tests::{assert_clean_run, run_scenario, u64_field};
+use tests::{assert_clean_run, run_scenario, u64_field};
 
 #[test]
 fn stress_recipe_survives_without_ejection() {

@@ -26,15 +26,15 @@ enum Command {
     /// Load the BPF scheduler and make every pick-next decision in userspace.
     Run(run::RunArgs),
     /// Convert perf/ftrace text traces into the trace schema (Parquet or CSV).
-    Import(oracle_trace::cli::ImportArgs),
+    Import(trace::cli::ImportArgs),
     /// Summarise traces: events, tasks, switch rates, next-task repeat rates.
-    Stats(oracle_trace::cli::StatsArgs),
+    Stats(trace::cli::StatsArgs),
     /// Record scheduler events (BPF raw tracepoints) into a trace file.
     Trace(tracer::TraceArgs),
     /// Encode a trace into model steps as JSON lines (same format as `python -m model encode`).
-    Encode(oracle_model::cli_encode::EncodeArgs),
+    Encode(oracle::cli_encode::EncodeArgs),
     /// Replay traces through an ONNX model: top-1/top-3 accuracy and inference latency as JSON.
-    Eval(oracle_model::cli_eval::EvalArgs),
+    Eval(oracle::cli_eval::EvalArgs),
 }
 
 fn main() {

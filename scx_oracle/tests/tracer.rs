@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use oracle_trace::{read_trace, Event, EventKind};
+use trace::{read_trace, Event, EventKind};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scx_oracle");
 /// Round trips of the ping-pong workload.
@@ -234,7 +234,7 @@ fn csv_output_with_filters() {
     let sw = handoffs(&events, ids);
     assert!(sw.len() >= 2 * 200 - 5, "{} switches", sw.len());
     for e in &events {
-        let starts = |c: Option<oracle_trace::ShortStr>| c.is_some_and(|c| c.as_bytes().starts_with(b"otcsv"));
+        let starts = |c: Option<trace::ShortStr>| c.is_some_and(|c| c.as_bytes().starts_with(b"otcsv"));
         assert!(starts(e.prev_comm) || starts(e.next_comm), "comm filter let through {e:?}");
         assert!(e.cpu as usize == cpu || e.target_cpu == Some(cpu as u32), "cpu filter let through {e:?}");
     }

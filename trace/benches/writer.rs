@@ -1,10 +1,10 @@
 //! Writer throughput in events/s (what a BPF tracer streaming into `TraceWriter` gets).
-//! `cargo bench -p oracle_trace --bench writer`
+//! `cargo bench -p trace --bench writer`
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use oracle_trace::{source, Event, ShortStr, Task, TraceMeta, TraceWriter};
+use trace::{source, Event, ShortStr, Task, TraceMeta, TraceWriter};
 
 const N: u64 = 200_000;
 

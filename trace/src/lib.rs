@@ -1,4 +1,4 @@
-//! oracle_trace: the trace stage of scx_oracle (trace -> dataset -> model -> agent -> report).
+//! trace: the trace stage of scx_oracle (trace -> dataset -> model -> agent -> report).
 //!
 //! - [`Event`] / [`EventKind`] / [`Task`]: one scheduler event per row (schema in `SCHEMA.md`).
 //! - [`TraceWriter`] / [`TraceReader`]: streaming Parquet and CSV files with crash-safe

@@ -4,9 +4,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use oracle_trace::cli::{ImportArgs, StatsArgs};
-use oracle_trace::import::ImportFormat;
-use oracle_trace::stats;
+use trace::cli::{ImportArgs, StatsArgs};
+use trace::import::ImportFormat;
+use trace::stats;
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use oracle_trace::read_trace;
+use trace::read_trace;
 use serde_json::Value;
 
 fn repo() -> PathBuf {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Rng;
-use oracle_trace::import::{import_bytes, ImportFormat};
+use trace::import::{import_bytes, ImportFormat};
 
 const FORMATS: [ImportFormat; 3] = [
     ImportFormat::PerfSchedScript,

@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use oracle_trace::import::{import_bytes, import_file, ImportFormat, ImportReport};
-use oracle_trace::{Event, EventKind, ShortStr};
+use trace::import::{import_bytes, import_file, ImportFormat, ImportReport};
+use trace::{Event, EventKind, ShortStr};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -225,7 +225,7 @@ fn import_file_writes_metadata_and_round_trips() {
         let o = dir.join(out);
         let extra = vec![("workload".to_string(), "hackbench".to_string())];
         let r = import_file(ImportFormat::Ftrace, &data("ftrace.txt"), &o, &extra).unwrap();
-        let (m, ev) = oracle_trace::read_trace(&o).unwrap();
+        let (m, ev) = trace::read_trace(&o).unwrap();
         assert_eq!(ev.len() as u64, r.events_written);
         assert_eq!(
             (m.source.as_str(), m.events, m.events_lost, m.complete),

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{random_events, scratch_dir};
-use oracle_trace::{
+use trace::{
     source, Event, ReadOptions, Task, TraceMeta, TraceReader, TraceWriter, WriterOptions,
 };
 
@@ -51,15 +51,15 @@ fn parquet_to_csv_to_parquet_is_identical() {
     let dir = scratch_dir("chain");
     let evs = random_events(2, 2000);
     write(&dir.join("a.parquet"), &evs, WriterOptions::default());
-    let (m, a) = oracle_trace::read_trace(dir.join("a.parquet")).unwrap();
+    let (m, a) = trace::read_trace(dir.join("a.parquet")).unwrap();
     let mut w = TraceWriter::create(dir.join("b.csv")).unwrap();
     w.write_all(&a).unwrap();
     w.finish(m.clone()).unwrap();
-    let (m2, b) = oracle_trace::read_trace(dir.join("b.csv")).unwrap();
+    let (m2, b) = trace::read_trace(dir.join("b.csv")).unwrap();
     let mut w = TraceWriter::create(dir.join("c.parquet")).unwrap();
     w.write_all(&b).unwrap();
     w.finish(m2.clone()).unwrap();
-    let (m3, c) = oracle_trace::read_trace(dir.join("c.parquet")).unwrap();
+    let (m3, c) = trace::read_trace(dir.join("c.parquet")).unwrap();
     assert_eq!(evs, c);
     assert_eq!(m, m3);
 }
@@ -69,7 +69,7 @@ fn empty_trace_round_trips() {
     let dir = scratch_dir("empty");
     for name in ["e.parquet", "e.csv"] {
         write(&dir.join(name), &[], WriterOptions::default());
-        let (m, evs) = oracle_trace::read_trace(dir.join(name)).unwrap();
+        let (m, evs) = trace::read_trace(dir.join(name)).unwrap();
         assert!(evs.is_empty());
         assert_eq!(m.events, 0);
         assert!(m.complete);

@@ -1,5 +1,5 @@
-//! Ring-buffer record (struct ot_event) -> oracle_trace::Event.
-use oracle_trace::{state_from_report_bits, Event, ShortStr, Task};
+//! Ring-buffer record (struct ot_event) -> trace::Event.
+use trace::{state_from_report_bits, Event, ShortStr, Task};
 
 use super::intf::{self, ot_event};
 
@@ -67,7 +67,7 @@ fn comm(c: &[std::os::raw::c_char; 16]) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oracle_trace::EventKind;
+    use trace::EventKind;
 
     #[test]
     fn record_layout_matches_bpf() {

@@ -1,6 +1,6 @@
 //! File metadata of a BPF trace: what was traced, where, and for how long.
 use anyhow::Result;
-use oracle_trace::{source, TraceMeta};
+use trace::{source, TraceMeta};
 
 use super::args::TraceArgs;
 use super::record::Outcome;

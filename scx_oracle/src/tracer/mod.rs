@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use oracle_trace::{Format, TraceWriter};
+use trace::{Format, TraceWriter};
 
 pub use args::TraceArgs;
 

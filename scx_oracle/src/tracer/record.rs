@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use oracle_trace::{Event, TraceWriter};
+use trace::{Event, TraceWriter};
 
 use super::bpf::Tracer;
 use super::decode::decode;

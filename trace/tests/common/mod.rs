@@ -2,7 +2,7 @@
 //! random event generation.
 #![allow(dead_code)]
 
-use oracle_trace::{Event, EventKind, ShortStr};
+use trace::{Event, EventKind, ShortStr};
 
 /// xorshift64*: deterministic, seedable, good enough for test data.
 pub struct Rng(u64);

@@ -11,7 +11,7 @@ use serde::Deserialize;
 pub const ENCODING_VERSION: u32 = 1;
 
 /// The spec compiled in, used when no model supplies one.
-pub const COMPILED_SPEC_JSON: &str = include_str!("../../../model/encoding_spec.json");
+pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
 
 /// ONNX metadata keys written by model/export.py.
 pub const META_ENCODING: &str = "scx_oracle.encoding";

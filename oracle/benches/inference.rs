@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::Criterion;
-use oracle_model::events::load_sorted;
-use oracle_model::timing::Latency;
-use oracle_model::{Encoder, LstmState, OracleModel, Step};
+use oracle::events::load_sorted;
+use oracle::timing::Latency;
+use oracle::{Encoder, LstmState, OracleModel, Step};
 
 const STEPS: usize = 20_000;
 

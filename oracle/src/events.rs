@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use oracle_trace::{read_trace, Event, TraceMeta};
+use trace::{read_trace, Event, TraceMeta};
 
 pub fn load_sorted(path: &Path) -> Result<(TraceMeta, Vec<Event>)> {
     let (meta, mut events) = read_trace(path)?;

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use oracle_trace::format::partial_path;
+use trace::format::partial_path;
 
 pub struct OutFile {
     path: PathBuf,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};
-use oracle_trace::{text::escape_into, Event, EventKind, ShortStr};
+use trace::{text::escape_into, Event, EventKind, ShortStr};
 
 use super::spec::{Spec, ONEHOT};
 

@@ -1,4 +1,4 @@
-//! oracle_model: the model side of scx_oracle — the PID-agnostic step encoding (a port of
+//! oracle: the model side of scx_oracle — the PID-agnostic step encoding (a port of
 //! model/encoding.py), the ONNX Runtime runner for the exported next-task LSTM, and the
 //! `encode` / `eval` subcommands built on them. A library so benches and the agent share it.
 

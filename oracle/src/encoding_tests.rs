@@ -1,7 +1,7 @@
 //! Encoder behaviour on small hand-made event lists (the Python round-trip test covers real
 //! traces; these pin the rules themselves).
 
-use oracle_trace::{Event, ShortStr, Task as T};
+use trace::{Event, ShortStr, Task as T};
 
 use super::encoding::{Encoder, Step};
 use super::spec::Spec;
