@@ -7,11 +7,36 @@
 //! next, -1 if it was not a candidate). Math is f64 like Python's, stored as f32.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::{anyhow, Result};
 use trace::{text::escape_into, Event, EventKind, ShortStr};
 
 use super::spec::{Spec, ONEHOT};
+
+/// pids and CPU numbers are small well-spread integers: one multiply hashes them (SipHash was
+/// a tenth of a live decision's cost).
+#[derive(Default)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i32(&mut self, n: i32) {
+        self.0 = (n as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// pid of a CPU's idle task (swapper).
 pub const IDLE: i32 = 0;
@@ -231,8 +256,8 @@ pub struct Encoder {
     log_norm: f64,
     cc: CandCols,
     sc: StepCols,
-    tasks: HashMap<i32, Task>,
-    cpus: HashMap<u32, Cpu>,
+    tasks: IntMap<i32, Task>,
+    cpus: IntMap<u32, Cpu>,
     /// Scratch: the escaped comm (Python matches prefixes on the escaped string).
     comm: String,
     /// Scratch: (pid, recency rank) of the candidates.
@@ -256,8 +281,8 @@ impl Encoder {
             cc: CandCols::new(&spec.candidate_features)?,
             sc: StepCols::new(&spec.step_features)?,
             spec,
-            tasks: HashMap::new(),
-            cpus: HashMap::new(),
+            tasks: IntMap::default(),
+            cpus: IntMap::default(),
             comm: String::new(),
             order: Vec::new(),
             woken: Vec::new(),
@@ -332,9 +357,19 @@ impl Encoder {
 
     /// Applies one event; for a switch fills `out` (reusing its buffers) and returns true.
     pub fn event_into(&mut self, ev: &Event, out: &mut Step) -> bool {
+        self.apply_event(ev, out, true)
+    }
+
+    /// [`Encoder::event_into`] without the candidate rows (`out.cands` is left as it was):
+    /// all an LSTM state update reads is the step row, and the rows are most of the cost.
+    pub fn event_step_into(&mut self, ev: &Event, out: &mut Step) -> bool {
+        self.apply_event(ev, out, false)
+    }
+
+    fn apply_event(&mut self, ev: &Event, out: &mut Step, rows: bool) -> bool {
         let ts = ev.ts_ns as i64;
         match ev.kind {
-            EventKind::Switch => return self.switch(ev, out),
+            EventKind::Switch => return self.switch(ev, out, rows),
             EventKind::Wakeup | EventKind::WakeupNew => {
                 if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
                     let target = ev.target_cpu.unwrap_or(ev.cpu);
@@ -376,7 +411,7 @@ impl Encoder {
 
     /// A switch: the step the model sees (stages 1-3, all before the pick), its target, then
     /// stage 4 applies the switch. Python's `Encoder.switch` has the same stages.
-    fn switch(&mut self, ev: &Event, out: &mut Step) -> bool {
+    fn switch(&mut self, ev: &Event, out: &mut Step, rows: bool) -> bool {
         let (Some(prev), Some(nxt)) = (ev.prev_pid, ev.next_pid) else {
             return false;
         };
@@ -387,7 +422,7 @@ impl Encoder {
                 .flatten()
         });
         let first = ev.prev_state.and_then(|p| p.as_bytes().first().copied());
-        self.decision_step(c, now, prev, prev_tgid, first, ev.nr_running, out);
+        self.decision_step(c, now, prev, prev_tgid, first, ev.nr_running, rows, out);
         out.ts = ev.ts_ns;
         out.next_pid = nxt;
         out.target = out
@@ -417,7 +452,7 @@ impl Encoder {
             .then(|| self.tasks.get(&prev).map(|t| t.tgid))
             .flatten();
         let first = prev_state.and_then(|p| p.as_bytes().first().copied());
-        self.decision_step(cpu, now as i64, prev, prev_tgid, first, nr_running, out);
+        self.decision_step(cpu, now as i64, prev, prev_tgid, first, nr_running, true, out);
         out.ts = now;
         out.next_pid = -1;
         out.target = -1;
@@ -441,6 +476,7 @@ impl Encoder {
         prev_tgid: Option<i32>,
         prev_state: Option<u8>,
         nr_running: Option<u32>,
+        rows: bool,
         out: &mut Step,
     ) {
         self.cpus.entry(c).or_default();
@@ -452,7 +488,11 @@ impl Encoder {
         out.cand_pids
             .extend(self.order.iter().map(|&(p, _)| Some(p)));
         out.cand_pids.resize(self.k, None);
-        let counts = self.candidate_rows(c, now, prev, prev_tgid.filter(|&g| g >= 0), out);
+        let counts = if rows {
+            self.candidate_rows(c, now, prev, prev_tgid.filter(|&g| g >= 0), out)
+        } else {
+            self.candidate_counts(c)
+        };
         self.step_row(c, now, prev, prev_state, nr_running, counts, out);
     }
 
@@ -473,6 +513,18 @@ impl Encoder {
                 }
             }
         }
+    }
+
+    /// Stage 2 without the rows: just the (runnable, woken here) counts the step row needs.
+    fn candidate_counts(&self, c: u32) -> (usize, usize) {
+        let (mut runnable, mut woken_here) = (0, 0);
+        for &(pid, _) in &self.order {
+            if let Some(t) = self.tasks.get(&pid).filter(|t| t.state == State::Runnable) {
+                runnable += 1;
+                woken_here += (t.woken_cpu == Some(c)) as usize;
+            }
+        }
+        (runnable, woken_here)
     }
 
     /// Stage 2: one feature row per candidate slot. Returns (runnable, woken here) counts.
