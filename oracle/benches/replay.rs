@@ -50,7 +50,7 @@ struct Run {
 
 fn replay(live: &mut LiveModel, events: &[Event]) -> Run {
     let mut run = Run::default();
-    let spec = live.scorer().spec();
+    let spec = live.scorer().expect("a model").spec().clone();
     let (width, col) = (spec.candidate_width(), spec.candidate_features.iter().position(|f| f == "runnable").expect("runnable feature"));
     let mut runnable = Vec::new();
     let start = Instant::now();
@@ -96,7 +96,7 @@ fn main() {
             let mut live = load(b);
             if round == 0 && b == Backend::Native {
                 rss_loaded = rss_kib();
-                parity = live.scorer().parity().map(|p| p.max_score_diff);
+                parity = live.scorer().and_then(|s| s.parity()).map(|p| p.max_score_diff);
             }
             runs[i].push(replay(&mut live, &events));
         }

@@ -13,6 +13,7 @@ pub mod onnx_file;
 pub mod ortlib;
 pub mod out_file;
 pub mod rank;
+pub mod rules;
 pub mod scorer;
 pub mod spec;
 pub mod timing;

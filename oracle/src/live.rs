@@ -14,6 +14,7 @@ use trace::{Event, EventKind};
 use crate::encoding::{Encoder, Step};
 use crate::model::LstmState;
 use crate::rank::rank_of;
+use crate::rules::RecentWakeup;
 use crate::scorer::Scorer;
 
 /// What a step the kernel took looked like to the model (shadow mode, replay).
@@ -33,9 +34,17 @@ pub struct Pick {
     pub slot: usize,
 }
 
+/// Who ranks the candidates: the LSTM, or the `recent_wakeup` hand rule on the same encoded
+/// candidates (the control: same pipeline, no network, no state).
+pub enum Ranker {
+    Model(Scorer),
+    RecentWakeup(RecentWakeup),
+}
+
 pub struct LiveModel {
     enc: Encoder,
-    scorer: Scorer,
+    ranker: Ranker,
+    rule_scores: Vec<f32>,
     states: Vec<Option<LstmState>>,
     step: Step,
     decision: Step,
@@ -48,11 +57,23 @@ pub struct LiveModel {
 impl LiveModel {
     pub fn new(scorer: Scorer) -> Result<LiveModel> {
         let spec = scorer.spec().clone();
+        LiveModel::with_ranker(spec, Ranker::Model(scorer))
+    }
+
+    /// The `recent_wakeup` rule over the encoding this binary was built with.
+    pub fn recent_wakeup() -> Result<LiveModel> {
+        let spec = crate::spec::Spec::compiled();
+        let rule = RecentWakeup::new(&spec)?;
+        LiveModel::with_ranker(spec, Ranker::RecentWakeup(rule))
+    }
+
+    fn with_ranker(spec: crate::spec::Spec, ranker: Ranker) -> Result<LiveModel> {
         Ok(LiveModel {
             enc: Encoder::new(spec.clone())?,
             step: Step::zeroed(&spec),
             decision: Step::zeroed(&spec),
-            scorer,
+            rule_scores: vec![0.0; spec.candidates],
+            ranker,
             states: Vec::new(),
             order: Vec::new(),
             wanted: Vec::new(),
@@ -61,20 +82,25 @@ impl LiveModel {
         })
     }
 
-    pub fn scorer(&self) -> &Scorer {
-        &self.scorer
+    /// The model, None for the hand rule.
+    pub fn scorer(&self) -> Option<&Scorer> {
+        match &self.ranker {
+            Ranker::Model(s) => Some(s),
+            Ranker::RecentWakeup(_) => None,
+        }
     }
 
     /// Swaps in another model (SIGHUP reload). The LSTM states restart from zero, since the
     /// new network reads them differently; the encoder's view of the tasks is kept when the new
     /// model encodes the same way, else it starts afresh (it refills within a few switches).
     pub fn replace_scorer(&mut self, scorer: Scorer) -> Result<()> {
-        if scorer.spec() != self.scorer.spec() {
+        if scorer.spec() != self.enc.spec() {
             self.enc = Encoder::new(scorer.spec().clone())?;
+            self.step = Step::zeroed(scorer.spec());
+            self.decision = Step::zeroed(scorer.spec());
+            self.rule_scores = vec![0.0; scorer.spec().candidates];
         }
-        self.step = Step::zeroed(scorer.spec());
-        self.decision = Step::zeroed(scorer.spec());
-        self.scorer = scorer;
+        self.ranker = Ranker::Model(scorer);
         self.states.clear();
         Ok(())
     }
@@ -94,19 +120,23 @@ impl LiveModel {
         }
     }
 
-    fn state(&mut self, cpu: u32) -> &mut LstmState {
+    /// The CPU's LSTM state (made on first use).
+    fn state_of<'a>(states: &'a mut Vec<Option<LstmState>>, scorer: &Scorer, cpu: u32) -> &'a mut LstmState {
         let i = cpu as usize;
-        if self.states.len() <= i {
-            self.states.resize(i + 1, None);
+        if states.len() <= i {
+            states.resize(i + 1, None);
         }
-        let zero = || self.scorer.zero_state();
-        self.states[i].get_or_insert_with(zero)
+        states[i].get_or_insert_with(|| scorer.zero_state())
     }
 
     /// Feeds one (stamped) event. On a switch the CPU's LSTM state steps; with `score` the
     /// model also ranks the candidates and the result says where it put the task that ran.
     pub fn observe(&mut self, ev: &Event, score: bool) -> Result<Option<Observed>> {
-        let stepped = if score || !self.scorer.advance_reads_step_only() {
+        let rows = match &self.ranker {
+            Ranker::Model(s) => score || !s.advance_reads_step_only(),
+            Ranker::RecentWakeup(_) => score,
+        };
+        let stepped = if rows {
             self.enc.event_into(ev, &mut self.step)
         } else {
             self.enc.event_step_into(ev, &mut self.step)
@@ -114,17 +144,25 @@ impl LiveModel {
         if !stepped {
             return Ok(None);
         }
-        let cpu = self.step.cpu;
-        self.state(cpu);
-        let state = self.states[cpu as usize].as_mut().expect("made above");
-        let rank = if score {
-            let scores = self.scorer.run(&self.step.step, &self.step.cands, state)?;
-            rank_of(scores, self.step.target)
-        } else {
-            self.scorer.advance(&self.step.step, &self.step.cands, state)?;
-            None
+        let (cpu, target) = (self.step.cpu, self.step.target);
+        let rank = match &mut self.ranker {
+            Ranker::Model(scorer) => {
+                let state = Self::state_of(&mut self.states, scorer, cpu);
+                if score {
+                    let scores = scorer.run(&self.step.step, &self.step.cands, state)?;
+                    rank_of(scores, target)
+                } else {
+                    scorer.advance(&self.step.step, &self.step.cands, state)?;
+                    None
+                }
+            }
+            Ranker::RecentWakeup(rule) if score => {
+                rule.scores(&self.step, &mut self.rule_scores);
+                rank_of(&self.rule_scores, target)
+            }
+            Ranker::RecentWakeup(_) => None,
         };
-        Ok(Some(Observed { cpu, target: self.step.target, rank }))
+        Ok(Some(Observed { cpu, target, rank }))
     }
 
     /// The task running on `cpu` as the events tell it.
@@ -149,11 +187,16 @@ impl LiveModel {
         if !self.wanted.contains(&true) {
             return Ok(None);
         }
-        let cpu = d.cpu;
-        self.state(cpu);
-        let state = self.states[cpu as usize].as_ref().expect("made above");
-        let d = &self.decision;
-        let scores = self.scorer.peek(&d.step, &d.cands, state, Some(&self.wanted))?;
+        let scores = match &mut self.ranker {
+            Ranker::Model(scorer) => {
+                let state = Self::state_of(&mut self.states, scorer, d.cpu);
+                scorer.peek(&d.step, &d.cands, state, Some(&self.wanted))?
+            }
+            Ranker::RecentWakeup(rule) => {
+                rule.scores(d, &mut self.rule_scores);
+                &self.rule_scores
+            }
+        };
         let wanted = &self.wanted;
         Ok(pick_best(scores, &d.cand_pids, &mut self.order, |slot| wanted[slot]))
     }
