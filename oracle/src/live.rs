@@ -105,6 +105,11 @@ impl LiveModel {
         Ok(())
     }
 
+    /// The latest event time seen: "now" on the events' clock.
+    pub fn now(&self) -> u64 {
+        self.last_ts
+    }
+
     /// Events stamped with an earlier time than one already seen.
     pub fn reordered(&self) -> u64 {
         self.reordered
