@@ -6,6 +6,7 @@ mod vruntime;
 pub use fifo::Fifo;
 pub use vruntime::Vruntime;
 
+use crate::stats::Metrics;
 use crate::task::{Decision, QueuedTask};
 
 pub trait Policy {
@@ -16,6 +17,9 @@ pub trait Policy {
     fn pick(&mut self) -> Option<Decision>;
     /// Tasks held and not yet decided.
     fn pending(&self) -> usize;
+    /// Fills the policy's own fields of the one metrics definition (totals since attach);
+    /// the agent fills the rest. Fields a policy does not report stay zero.
+    fn report(&self, _totals: &mut Metrics) {}
 }
 
 /// Names accepted by `--policy`.
