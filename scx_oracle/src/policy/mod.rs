@@ -7,6 +7,7 @@ mod vruntime;
 pub use fifo::Fifo;
 pub use vruntime::Vruntime;
 
+use crate::stats::Metrics;
 use crate::task::{Decision, QueuedTask};
 use trace::Event;
 
@@ -32,6 +33,9 @@ pub trait Policy {
     fn observe(&mut self, _ev: &mut Event) -> anyhow::Result<()> {
         Ok(())
     }
+    /// Fills the policy's own fields of the one metrics definition (totals since attach);
+    /// the agent fills the rest. Fields a policy does not report stay zero.
+    fn report(&self, _totals: &mut Metrics) {}
 }
 
 /// Names accepted by `--policy`.

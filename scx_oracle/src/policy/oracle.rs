@@ -30,7 +30,8 @@ use trace::{Event, EventKind};
 
 use super::vruntime::TaskClocks;
 use super::Policy;
-use crate::latency::{Histogram, Percentiles};
+use crate::latency::Histogram;
+use oracle::timing::Percentiles;
 use crate::task::{Decision, QueuedTask, Target};
 
 /// Tasks dispatched ahead into each CPU's queue.

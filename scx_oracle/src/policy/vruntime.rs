@@ -170,12 +170,28 @@ mod tests {
 
     #[test]
     fn sleeper_credit_is_bounded_by_one_slice() {
+        let slice = 4_000_000;
+        let mut p = Vruntime::new(slice, 1);
+        run(&mut p, 1, 0, 100); // runs once, then sleeps
+        for i in 1..=20 {
+            run(&mut p, 2, i * slice, 100); // meanwhile the other task runs 76 ms
+        }
+        let min = p.clocks.min_vruntime;
+        assert_eq!(min, 19 * slice);
+        // Its clock is still 0: unclamped, it would run ~19 slices before task 2 got a turn.
+        let woke = run(&mut p, 1, 0, 100);
+        assert_eq!(woke.key, min - slice, "a sleeper wakes one slice behind the minimum");
+    }
+
+    #[test]
+    fn newcomer_starts_one_slice_behind() {
         let mut p = Vruntime::new(4_000_000, 1);
         for i in 1..=20 {
             run(&mut p, 1, i * 4_000_000, 100);
         }
+        let min = p.clocks.min_vruntime;
         let newcomer = run(&mut p, 9, 0, 100);
-        assert!(newcomer.key + 4_000_000 >= p.clocks.min_vruntime);
+        assert_eq!(newcomer.key, min - 4_000_000);
     }
 
     #[test]
