@@ -33,6 +33,13 @@ pub struct TraceArgs {
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Testing aid: slow the file writer down by this much per batch, to see
+    /// the writer's queue overflow into counted drops.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub debug_writer_delay_ms: Option<u64>,
+    /// Testing aid: batches the writer's queue holds (default 32).
+    #[arg(long, value_name = "N", hide = true)]
+    pub debug_writer_queue: Option<usize>,
 }
 
 /// A parsed --cpus list: sorted, deduplicated CPU ids, plus the text as given.

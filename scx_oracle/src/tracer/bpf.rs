@@ -81,8 +81,9 @@ impl<'obj> Tracer<'obj> {
         Ok(links)
     }
 
-    /// A ring buffer reader calling `f` for each record.
-    pub fn ring<F>(&self, f: F) -> Result<RingBuffer<'_>>
+    /// A ring buffer reader calling `f` for each record (it keeps its own
+    /// mapping of the ring, so it may outlive this borrow).
+    pub fn ring<F>(&self, f: F) -> Result<RingBuffer<'static>>
     where
         F: FnMut(&[u8]) -> i32 + 'static,
     {
@@ -91,8 +92,8 @@ impl<'obj> Tracer<'obj> {
         b.build().context("opening the BPF ring buffer")
     }
 
-    /// Events dropped in BPF because the ring was full, summed over CPUs.
-    pub fn lost(&self) -> Result<u64> {
+    /// Events dropped in BPF because the ring was full, per CPU (index = CPU id).
+    pub fn lost_per_cpu(&self) -> Result<Vec<u64>> {
         let per_cpu = self
             .skel
             .maps
@@ -102,16 +103,14 @@ impl<'obj> Tracer<'obj> {
             .unwrap_or_default();
         Ok(per_cpu
             .iter()
-            .filter_map(|v| v.get(..8))
-            .map(|b| u64::from_ne_bytes(b.try_into().unwrap()))
-            .sum())
+            .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap())))
+            .collect())
     }
 }
 
 /// A hint appended to load/attach errors when we lack the usual privilege.
 fn privilege_hint() -> &'static str {
-    // SAFETY: no arguments, cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         " (not running as root: BPF tracing needs root, or CAP_BPF + CAP_PERFMON)"
     } else {
         ""
