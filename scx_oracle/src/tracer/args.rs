@@ -24,7 +24,7 @@ pub struct TraceArgs {
     /// Only events whose prev or next comm starts with STR (filtered in BPF).
     #[arg(long, value_name = "STR", value_parser = parse_comm_prefix)]
     pub comm_filter: Option<String>,
-    /// BPF ring buffer size in MiB, a power of two.
+    /// BPF ring buffer size in MiB, a power of two, split between per-CPU rings.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = parse_ring_mb)]
     pub ring_mb: u32,
     /// Extra metadata stored in the file (repeatable), e.g. workload=hackbench.

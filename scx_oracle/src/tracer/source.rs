@@ -17,7 +17,7 @@ use super::decode::decode;
 /// What to trace; the same knobs as `scx_oracle trace` (see `TraceArgs`).
 #[derive(Clone, Debug)]
 pub struct SourceOptions {
-    /// BPF ring buffer size in MiB, a power of two.
+    /// BPF ring buffer size in MiB, a power of two, split between per-CPU rings.
     pub ring_mb: u32,
     /// Only events whose CPU or target CPU is listed (None: all).
     pub cpus: Option<Vec<u32>>,
@@ -43,10 +43,12 @@ const LOST_READ_INTERVAL: Duration = Duration::from_millis(10);
 /// [`poll`](Self::poll) on your own schedule; every 20 ms keeps a 64 MiB ring
 /// far from full at a few million events/s.
 ///
-/// Order: one shared ring, so events come in the order BPF reserved their
-/// records, which is per-CPU timestamp order; across CPUs, timestamps can be
-/// out of order by the time between `bpf_ktime_get_ns()` and the reservation
-/// (nanoseconds). Consumers that need a global order sort by `ts_ns`.
+/// Order: one ring per CPU, read one after the other, so a poll returns each
+/// CPU's events in time order but CPUs one after another: events of different
+/// CPUs are out of timestamp order. An event sits in the ring of the CPU that
+/// produced it, which is its `cpu` except for migrate events (`cpu` is the
+/// origin CPU, produced wherever the migration ran). Consumers that need a
+/// global order sort by `ts_ns` (stable, to keep same-timestamp order).
 pub struct EventSource<'obj> {
     // Field order is drop order: the ring's callback and mapping first, then
     // the links (detaching waits for running programs), then the BPF object.
