@@ -25,10 +25,10 @@ pub struct QueueOptions {
 }
 
 impl Default for QueueOptions {
-    /// 32 x 8 Ki events: 256 Ki events (~50 MB), ~0.2 s of a switch storm on
-    /// top of what the BPF ring itself holds.
+    /// 8 x 32 Ki events: 256 Ki events (~50 MB), ~0.2 s of a switch storm on
+    /// top of what the BPF rings hold; a 20 ms poll of a storm fits one batch.
     fn default() -> Self {
-        QueueOptions { batches: 32, batch_events: 8192, throttle: None }
+        QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None }
     }
 }
 
@@ -85,9 +85,18 @@ impl BackgroundWriter {
     /// returns how many were dropped. Fails only if the writer thread failed.
     pub fn send(&mut self, events: &mut Vec<Event>) -> Result<u64> {
         let mut dropped = 0;
-        for chunk in events.chunks(self.batch_events) {
-            let mut batch = self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_events));
-            batch.extend_from_slice(chunk);
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // The common case (a poll's worth fits one batch) moves the vector
+        // itself and keeps a recycled one: no copy of the events.
+        let batches: Vec<Vec<Event>> = if events.len() <= self.batch_events {
+            vec![std::mem::replace(events, self.empty_batch())]
+        } else {
+            let chunks = events.chunks(self.batch_events);
+            chunks.map(|c| self.empty_batch_with(c)).collect()
+        };
+        for batch in batches {
             let tx = self.tx.as_ref().expect("send after finish");
             match tx.try_send(batch) {
                 Ok(()) => {}
@@ -103,6 +112,16 @@ impl BackgroundWriter {
             log::debug!("trace: writer behind, {dropped} events dropped");
         }
         Ok(dropped)
+    }
+
+    fn empty_batch(&self) -> Vec<Event> {
+        self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_events))
+    }
+
+    fn empty_batch_with(&self, events: &[Event]) -> Vec<Event> {
+        let mut b = self.empty_batch();
+        b.extend_from_slice(events);
+        b
     }
 
     /// Tallies `batch` by CPU and 100 ms bucket, one map update per run of alike events.
