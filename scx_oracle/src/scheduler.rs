@@ -78,6 +78,9 @@ impl<'obj> Scheduler<'obj> {
 
     /// One round: kernel -> policy, policy -> kernel, then tell BPF what is still pending.
     pub fn schedule_once(&mut self) -> Result<()> {
+        // Busy until the end of the round: if a CPU preempts us half-way, BPF serves the
+        // agent's queue first instead of leaving it to the heartbeat (1 s later).
+        self.bpf.set_pending(1);
         self.take_events()?;
         self.take_queued()?;
         self.send_backlog();
