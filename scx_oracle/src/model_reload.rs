@@ -34,7 +34,9 @@ pub fn bundled_model() -> PathBuf {
 }
 
 impl ModelReloader {
-    pub fn start(path: PathBuf, backend: Backend) -> Result<ModelReloader> {
+    /// `path` None: the policy has no model, and SIGHUP only says so (rather than killing the
+    /// agent, SIGHUP's default).
+    pub fn start(path: Option<PathBuf>, backend: Backend) -> Result<ModelReloader> {
         let mut signals = Signals::new([SIGHUP]).context("installing the SIGHUP handler")?;
         let handle = signals.handle();
         let (tx, loaded) = bounded(1);
@@ -42,8 +44,12 @@ impl ModelReloader {
             .name("model-reload".into())
             .spawn(move || {
                 for _ in signals.forever() {
+                    let Some(path) = &path else {
+                        log::warn!("SIGHUP ignored: this policy has no model to reload");
+                        continue;
+                    };
                     log::info!("SIGHUP: loading {}", path.display());
-                    if tx.send(Scorer::load(&path, backend)).is_err() {
+                    if tx.send(Scorer::load(path, backend)).is_err() {
                         return;
                     }
                 }

@@ -113,7 +113,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     } else {
         None
     };
-    let reloads = (args.policy == "oracle").then(|| ModelReloader::start(model, args.backend)).transpose()?;
+    let reloads = ModelReloader::start((args.policy == "oracle").then_some(model), args.backend)?;
     let opts = Options {
         slice_ns,
         direct_idle: args.direct_idle,
@@ -122,7 +122,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let mut open_object = MaybeUninit::uninit();
     let mut sched = Scheduler::init(&mut open_object, &opts, policy, events)?;
-    info!("attached as '{}', policy {}, slice {} us", sched.ops(), sched.policy_name(), args.slice_us);
+    info!("attached as '{}', policy {}, slice {} us", sched.ops(), sched.policy_description(), args.slice_us);
 
     // The server thread asks the loop for samples over crossbeam channels; the loop answers
     // between rounds, so a monitor never touches the scheduler's state.
@@ -143,7 +143,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
 
     while !shutdown.load(Ordering::Relaxed) && !sched.exited() && deadline.is_none_or(|d| Instant::now() < d) {
         sched.schedule_once()?;
-        if let Some(loaded) = reloads.as_ref().and_then(ModelReloader::try_take) {
+        if let Some(loaded) = reloads.try_take() {
             match sched.swap_model(loaded) {
                 Ok(()) => info!("SIGHUP: model reloaded"),
                 Err(e) => warn!("SIGHUP: model not reloaded, the old one keeps deciding: {e:#}"),

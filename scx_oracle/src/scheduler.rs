@@ -72,8 +72,12 @@ impl<'obj> Scheduler<'obj> {
         &self.ops
     }
 
-    pub fn policy_name(&self) -> &'static str {
-        self.policy.name()
+    /// The policy's name and what else it wants said (its model).
+    pub fn policy_description(&self) -> String {
+        match self.policy.detail() {
+            Some(d) => format!("{} ({d})", self.policy.name()),
+            None => self.policy.name().to_string(),
+        }
     }
 
     /// One round: kernel -> policy, policy -> kernel, then tell BPF what is still pending.

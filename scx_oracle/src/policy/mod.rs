@@ -39,6 +39,10 @@ pub trait Policy {
     /// Fills the policy's own fields of the one metrics definition (totals since attach);
     /// the agent fills the rest. Fields a policy does not report stay zero.
     fn report(&self, _totals: &mut Metrics) {}
+    /// What a log line should say about the policy besides its name (its model, ...).
+    fn detail(&self) -> Option<String> {
+        None
+    }
     /// A model loaded off the loop (SIGHUP) to take over, or why it could not load: a
     /// policy with a model swaps it in, or keeps its old one and returns the error.
     fn swap_model(&mut self, loaded: anyhow::Result<::oracle::Scorer>) -> anyhow::Result<()> {

@@ -303,6 +303,13 @@ impl Policy for Oracle {
         true
     }
 
+    fn detail(&self) -> Option<String> {
+        Some(match self.live.scorer() {
+            Some(s) => format!("model {} run {}", s.path().display(), self.ranker()),
+            None => "hand rule, no model".into(),
+        })
+    }
+
     fn report(&self, m: &mut Metrics) {
         let Percentiles { p50, p99, .. } = self.inference.percentiles();
         let f = &self.fallbacks;
