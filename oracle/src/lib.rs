@@ -2,6 +2,7 @@
 //! model/encoding.py), the ONNX Runtime runner for the exported next-task LSTM, and the
 //! `encode` / `eval` subcommands built on them. A library so benches and the agent share it.
 
+pub mod baselines;
 pub mod cli_encode;
 pub mod cli_eval;
 pub mod encoding;
