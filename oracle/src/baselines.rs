@@ -169,7 +169,10 @@ impl Markov {
 
     fn learn(&mut self, hist: &[i32], next: i32) {
         for j in 0..=self.k.min(hist.len()) {
-            self.tables[j].entry(hist[..j].to_vec()).or_default().add(next);
+            self.tables[j]
+                .entry(hist[..j].to_vec())
+                .or_default()
+                .add(next);
         }
     }
 }
@@ -197,15 +200,8 @@ impl Default for IdentityBaselines {
 }
 
 impl IdentityBaselines {
-    /// Names of [`Self::guesses`]' entries, in order.
-    pub const NAMES: [&'static str; 6] = [
-        "last_task",
-        "most_frequent",
-        "markov_1",
-        "markov_2",
-        "repeat_3",
-        "repeat_4",
-    ];
+    /// Names of [`Self::guesses`]' entries, in order: every baseline but recent_wakeup.
+    pub const NAMES: &'static [&'static str] = BASELINES.split_at(1).1;
 
     /// Each baseline's guesses for the switch away from `prev`, in [`Self::NAMES`] order.
     pub fn guesses(&self, prev: i32) -> [Vec<i32>; 6] {
@@ -259,7 +255,9 @@ mod tests {
     fn identity_baselines_on_a_period_3_schedule() {
         // A B C A B C ... on one CPU: each switch leaves the task picked before.
         let order = [1, 2, 3];
-        let seq: Vec<(i32, i32)> = (0..12).map(|i| (order[(i + 2) % 3], order[i % 3])).collect();
+        let seq: Vec<(i32, i32)> = (0..12)
+            .map(|i| (order[(i + 2) % 3], order[i % 3]))
+            .collect();
         let g = feed(&mut IdentityBaselines::default(), &seq);
         let last = &g[11];
         let next = seq[11].1; // 3
@@ -300,9 +298,33 @@ mod tests {
         };
         set(0, &[("present", 1.0), ("is_idle", 1.0)]);
         set(1, &[("present", 1.0), ("is_prev", 1.0)]);
-        set(2, &[("present", 1.0), ("runnable", 1.0), ("woken_here", 1.0), ("preempted", 1.0)]);
-        set(3, &[("present", 1.0), ("runnable", 1.0), ("woken_here", 1.0), ("since_woken", 0.6)]);
-        set(4, &[("present", 1.0), ("runnable", 1.0), ("woken_here", 1.0), ("since_woken", 0.2)]);
+        set(
+            2,
+            &[
+                ("present", 1.0),
+                ("runnable", 1.0),
+                ("woken_here", 1.0),
+                ("preempted", 1.0),
+            ],
+        );
+        set(
+            3,
+            &[
+                ("present", 1.0),
+                ("runnable", 1.0),
+                ("woken_here", 1.0),
+                ("since_woken", 0.6),
+            ],
+        );
+        set(
+            4,
+            &[
+                ("present", 1.0),
+                ("runnable", 1.0),
+                ("woken_here", 1.0),
+                ("since_woken", 0.2),
+            ],
+        );
         set(5, &[("present", 1.0)]);
         let step = vec![0.0f32; spec.step_width()];
         let mut s = Vec::new();
@@ -315,7 +337,11 @@ mod tests {
         assert_eq!(s[1], NEVER); // the outgoing task
         assert_eq!(s[6], NEVER); // empty slot
         let mut step = step;
-        step[spec.step_features.iter().position(|f| f == "prev_idle").unwrap()] = 1.0;
+        step[spec
+            .step_features
+            .iter()
+            .position(|f| f == "prev_idle")
+            .unwrap()] = 1.0;
         rw.scores(&step, &cands, &mut s);
         assert_eq!(s[0], NEVER);
     }

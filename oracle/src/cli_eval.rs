@@ -350,7 +350,12 @@ fn print_table(report: &Report) {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for c in &t.cpus {
-            row(&format!("{file} cpu {}", c.cpu), c.steps, c.top1, &c.baselines);
+            row(
+                &format!("{file} cpu {}", c.cpu),
+                c.steps,
+                c.top1,
+                &c.baselines,
+            );
         }
         row(&format!("{file} (all CPUs)"), t.steps, t.top1, &t.baselines);
     }
@@ -384,7 +389,11 @@ impl EvalArgs {
             bail!("no traces given: pass --trace FILE or directories of *.parquet");
         }
         let mut model = OracleModel::load(&self.model)?;
-        let mut scores_out = self.scores_out.as_deref().map(OutFile::create).transpose()?;
+        let mut scores_out = self
+            .scores_out
+            .as_deref()
+            .map(OutFile::create)
+            .transpose()?;
         let mut times = Vec::new();
         let mut results = Vec::new();
         let mut all = Tally::default();

@@ -302,7 +302,10 @@ fn kinds(ev: &[Event]) -> Vec<EventKind> {
 fn perf_sched_script_from_current_perf_keeps_every_waking() {
     // `perf sched record` on current kernels records sched_waking, not sched_wakeup, plus
     // sched_stat_runtime and sched_process_fork; switches come in both printings.
-    let (r, ev) = run(ImportFormat::PerfSchedScript, "perf_sched_script_waking.txt");
+    let (r, ev) = run(
+        ImportFormat::PerfSchedScript,
+        "perf_sched_script_waking.txt",
+    );
     assert_eq!(r.lines_read, 31);
     assert_eq!(r.events_written, 13);
     assert_eq!(
@@ -355,7 +358,10 @@ fn perf_sched_script_from_current_perf_keeps_every_waking() {
         (ev[9].next_comm, ev[9].next_pid),
         (s(b"[pool-2] worker"), Some(284201))
     );
-    assert_eq!((ev[10].next_pid, ev[10].next_prio), (Some(284230), Some(-51)));
+    assert_eq!(
+        (ev[10].next_pid, ev[10].next_prio),
+        (Some(284230), Some(-51))
+    );
     assert_eq!((ev[12].prev_state, ev[12].next_pid), (s(b"X"), Some(0)));
     let text = r.to_string();
     assert!(text.contains("sched_stat_runtime"), "{text}");

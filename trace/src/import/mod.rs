@@ -94,8 +94,12 @@ impl Ctx {
 }
 
 pub(crate) trait LineParser {
-    fn parse_line<'a>(&mut self, line: &'a [u8], ctx: &mut Ctx, out: &mut Vec<Event>)
-        -> Outcome<'a>;
+    fn parse_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        ctx: &mut Ctx,
+        out: &mut Vec<Event>,
+    ) -> Outcome<'a>;
 }
 
 fn parser_for(format: ImportFormat) -> Box<dyn LineParser> {

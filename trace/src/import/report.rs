@@ -91,7 +91,10 @@ impl ImportReport {
 
     pub(crate) fn count_event(&mut self, kind: EventKind) {
         self.events_written += 1;
-        *self.events_by_kind.entry(kind.as_str().to_string()).or_default() += 1;
+        *self
+            .events_by_kind
+            .entry(kind.as_str().to_string())
+            .or_default() += 1;
     }
 
     fn written(&self, kind: EventKind) -> u64 {
@@ -154,8 +157,10 @@ impl fmt::Display for ImportReport {
         for (k, v) in &self.warnings {
             if k == NO_WAKEUPS {
                 let hint = match self.format {
-                    ImportFormat::PerfSchedMap => "perf sched map has none: import the same \
-                                                   recording with `perf sched script`",
+                    ImportFormat::PerfSchedMap => {
+                        "perf sched map has none: import the same \
+                                                   recording with `perf sched script`"
+                    }
                     _ => "record sched:sched_waking or sched:sched_wakeup too",
                 };
                 writeln!(
