@@ -7,6 +7,8 @@
 # scx.agent_flags (e.g. --budget-us,0 to drive the fallback path), scx.swap_at (seconds into
 # the workload of the first SIGHUP, default 8; 0 skips the hot-swap).
 SCX_POLICY=${SCX_POLICY:-oracle}
+# Loading ONNX Runtime and checking the native step against it takes 4-9 s under TCG.
+SCX_ENABLE_TIMEOUT=${SCX_ENABLE_TIMEOUT:-60}
 record_env
 cp /usr/bin/oracle.onnx /tmp/model.onnx
 start_agent --model /tmp/model.onnx
