@@ -92,7 +92,7 @@ impl Policy for Vruntime {
         let vr = self.charge(&task);
         self.seq += 1;
         self.enqueues += 1;
-        if self.enqueues % PRUNE_EVERY == 0 {
+        if self.enqueues.is_multiple_of(PRUNE_EVERY) {
             self.prune(task.enq_ts);
         }
         self.heap.push(Reverse((vr, self.seq, QueuedTaskKey(Box::new(task)))));
