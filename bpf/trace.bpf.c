@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * scx_oracle trace: scheduling events into one BPF ring buffer.
+ * scx_oracle trace: scheduling events into per-CPU BPF ring buffers.
  *
  * Raw tracepoints only (tp_btf/fentry need BPF trampolines, which some of
  * our kernels lack), so task pointers are plain scalars; fields are read
@@ -29,10 +29,23 @@ const volatile u64 cpu_mask[OT_MAX_CPUS / 64];
 const volatile u32 comm_prefix_len;
 const volatile char comm_prefix[OT_COMM_LEN];
 
-struct {
+/*
+ * One ring per CPU: a shared ring's reservation lock and producer position
+ * bounce between CPUs on every event, which is most of a record's cost under
+ * a switch storm. Userspace sizes the array to the possible CPUs and fills
+ * each slot with a ring of its own (--ring-mb split between them).
+ */
+struct ot_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);	/* resized by userspace (--ring-mb) */
-} events SEC(".maps");
+	__uint(max_entries, 1 << 20);	/* template only: the real rings come from userspace */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);		/* resized to the possible CPUs by userspace */
+	__type(key, u32);
+	__array(values, struct ot_ring);
+} rings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -61,10 +74,16 @@ static __always_inline bool comm_matches(const char *comm)
 	return true;
 }
 
+/* Reserves a record in the ring of the CPU we run on (not @cpu: a migrate
+ * event of another CPU is still written here, where nothing else races). */
 static __always_inline struct ot_event *reserve(u32 type, u32 cpu)
 {
-	struct ot_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	u32 here = bpf_get_smp_processor_id();
+	struct ot_event *e = NULL;
+	void *ring = bpf_map_lookup_elem(&rings, &here);
 
+	if (ring)
+		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
 		u32 zero = 0;
 		u64 *n = bpf_map_lookup_elem(&lost, &zero);

@@ -240,6 +240,54 @@ fn csv_output_with_filters() {
     }
 }
 
+/// A writer slowed down on purpose (50 ms a batch, a 2-batch queue) falls
+/// behind: the tracer keeps draining the ring (no ring drops, no stall), drops
+/// whole batches, and the file and `scx_oracle stats` say how many, when and
+/// on which CPU.
+#[test]
+fn a_slow_writer_leads_to_counted_drops_in_the_file() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-slow-writer.parquet");
+    let slow = ["--debug-writer-delay-ms", "50", "--debug-writer-queue", "2"];
+    let tracer = start_tracer(&out, &slow);
+    let t0 = Instant::now();
+    let cpu = last_cpu();
+    ping_pong(cpu, 20 * N, ("otslowping", "otslowpong"));
+    std::thread::sleep(Duration::from_millis(300));
+    let traced_ms = t0.elapsed().as_millis() as u64 + 100;
+    let stdout = stop_tracer(tracer);
+    let lost: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("events lost: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no loss count in {stdout}"));
+    assert!(lost > 0, "a writer this slow should have dropped batches: {stdout}");
+
+    let (meta, events) = read_trace(&out).unwrap();
+    assert!(meta.complete);
+    assert_eq!(meta.events as usize, events.len());
+    assert_eq!(meta.events_lost, lost);
+    let ncpus = libbpf_rs::num_possible_cpus().unwrap() as u32;
+    assert_eq!(meta.losses.iter().map(|s| s.events).sum::<u64>(), lost, "{:?}", meta.losses);
+    for s in &meta.losses {
+        assert_eq!(s.cause, trace::meta::LossCause::Writer, "the ring never overflowed: {s:?}");
+        assert!(s.cpu < ncpus && s.from_ms < s.to_ms && s.from_ms <= traced_ms, "{s:?}");
+    }
+    // Most of the storm was on the pinned CPU, so that is where most drops are.
+    let on_cpu: u64 = meta.losses.iter().filter(|s| s.cpu as usize == cpu).map(|s| s.events).sum();
+    assert!(on_cpu * 2 > lost, "{on_cpu} of {lost} dropped events on CPU {cpu}");
+
+    let o = Command::new(BIN).arg("stats").arg(&out).output().unwrap();
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(table.contains(&format!("events lost: {lost}")), "{table}");
+    assert!(table.contains(&format!("writer cpu{cpu} ")), "{table}");
+    let o = Command::new(BIN).args(["stats", "--json"]).arg(&out).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json[0]["losses"].as_array().unwrap().len(), meta.losses.len());
+}
+
 #[test]
 fn bad_cpus_are_rejected_clearly() {
     let out = scratch("tracer-bad.parquet");

@@ -6,15 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use crate::import::{import_file, ImportFormat};
+use crate::meta::parse_meta_pair;
 use crate::reader::ReadOptions;
 use crate::stats;
-
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
-    Ok((k.to_string(), v.to_string()))
-}
 
 /// Convert a text trace (perf sched script / ftrace / perf sched map) into a trace file.
 #[derive(clap::Args, Debug, Clone)]
@@ -31,7 +25,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub strict: bool,
     /// Extra file metadata, e.g. --meta workload=hackbench (repeatable).
-    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta_pair)]
     pub meta: Vec<(String, String)>,
     /// Print the import report as JSON.
     #[arg(long)]
@@ -140,6 +134,8 @@ mod tests {
         };
         assert_eq!(s.traces.len(), 2);
         assert!(Cmd::try_parse_from(["x", "stats"]).is_err());
+        let e = Cmd::try_parse_from(["x", "import", "--format", "ftrace", "i", "-o", "o.csv", "--meta", "=v"]);
+        assert!(e.err().unwrap().to_string().contains("empty key"));
         assert!(
             Cmd::try_parse_from(["x", "import", "--format", "bogus", "i", "-o", "o.csv"]).is_err()
         );

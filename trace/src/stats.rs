@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::event::{Event, EventKind, ShortStr};
+use crate::meta::LossSpan;
 use crate::reader::{ReadOptions, TraceReader};
 
 /// History lengths for the "next task was one of the last k on this CPU" rates.
@@ -58,6 +59,8 @@ pub struct WorkloadStats {
     pub events: u64,
     pub events_by_type: BTreeMap<String, u64>,
     pub events_lost: u64,
+    /// The files' loss reports: when, on which CPU and why events were lost.
+    pub losses: Vec<FileLoss>,
     /// Distinct task identities seen as prev or next (union over the workload's files).
     pub distinct_tasks: u64,
     /// Sum over files of (last ts - first ts).
@@ -71,6 +74,14 @@ pub struct WorkloadStats {
     pub repeat_last_k: Vec<RepeatRate>,
 }
 
+/// One span of a file's loss report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FileLoss {
+    pub file: String,
+    #[serde(flatten)]
+    pub span: LossSpan,
+}
+
 /// Streaming accumulator for one workload.
 #[derive(Default)]
 struct Acc {
@@ -78,6 +89,7 @@ struct Acc {
     events: u64,
     by_type: BTreeMap<EventKind, u64>,
     lost: u64,
+    losses: Vec<FileLoss>,
     tasks: HashSet<TaskKey>,
     duration_ns: u128,
     per_cpu: BTreeMap<u32, u64>,
@@ -92,7 +104,8 @@ struct Acc {
 }
 
 impl Acc {
-    fn start_file(&mut self, name: String, lost: u64) {
+    fn start_file(&mut self, name: String, lost: u64, losses: &[LossSpan]) {
+        self.losses.extend(losses.iter().map(|span| FileLoss { file: name.clone(), span: span.clone() }));
         self.files.push(name);
         self.lost += lost;
         self.history.clear();
@@ -187,6 +200,7 @@ impl Acc {
                 })
                 .collect(),
             events_lost: self.lost,
+            losses: self.losses,
             distinct_tasks: self.tasks.len() as u64,
             duration_s: dur,
             switches,
@@ -226,7 +240,7 @@ pub fn compute(paths: &[PathBuf], opts: ReadOptions) -> Result<Vec<WorkloadStats
             order.push(name.clone());
         }
         let acc = accs.entry(name).or_default();
-        acc.start_file(p.display().to_string(), r.meta().events_lost);
+        acc.start_file(p.display().to_string(), r.meta().events_lost, &r.meta().losses);
         for e in r.events() {
             acc.push(&e.with_context(|| format!("reading {}", p.display()))?);
         }
@@ -241,7 +255,7 @@ pub fn compute(paths: &[PathBuf], opts: ReadOptions) -> Result<Vec<WorkloadStats
 /// Summary of events already in memory (one file's worth).
 pub fn summarize(workload: &str, events: &[Event]) -> WorkloadStats {
     let mut acc = Acc::default();
-    acc.start_file(workload.to_string(), 0);
+    acc.start_file(workload.to_string(), 0, &[]);
     events.iter().for_each(|e| acc.push(e));
     acc.end_file();
     acc.finish(workload.to_string())
@@ -333,7 +347,43 @@ pub fn render_table(stats: &[WorkloadStats]) -> String {
             }
         );
     }
+    for s in stats {
+        out.push_str(&render_losses(s));
+    }
     out.push_str("lastK = share of switches whose next task was one of the last K tasks switched in on that CPU\n");
+    out
+}
+
+/// Most loss spans listed per workload in the table (all of them are in `--json`).
+const LOSS_LINES: usize = 10;
+
+/// `W: events lost: 12 (ring: cpu1 3.200-3.400 s 12)` lines, one per span, or nothing.
+fn render_losses(s: &WorkloadStats) -> String {
+    let mut out = String::new();
+    if s.events_lost == 0 && s.losses.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "{}: events lost: {}", s.workload, s.events_lost);
+    for l in s.losses.iter().take(LOSS_LINES) {
+        let sp = &l.span;
+        let _ = writeln!(
+            out,
+            "  {} cpu{} {:.3}-{:.3} s: {} events ({})",
+            sp.cause,
+            sp.cpu,
+            sp.from_ms as f64 / 1e3,
+            sp.to_ms as f64 / 1e3,
+            sp.events,
+            l.file
+        );
+    }
+    if s.losses.len() > LOSS_LINES {
+        let _ = writeln!(out, "  ... {} more spans (--json lists all)", s.losses.len() - LOSS_LINES);
+    }
+    let timed: u64 = s.losses.iter().map(|l| l.span.events).sum();
+    if timed < s.events_lost {
+        let _ = writeln!(out, "  {} events lost at unknown times", s.events_lost - timed);
+    }
     out
 }
 
@@ -379,6 +429,26 @@ mod tests {
         let top = s.top_task.unwrap();
         assert_eq!((top.switches, top.share), (2, 0.25)); // ties broken by pid: 2 (twice)
         assert_eq!(s.idle_share, 0.25);
-        assert!(render_table(&[summarize("w", &evs)]).contains("last8"));
+        let table = render_table(&[summarize("w", &evs)]);
+        assert!(table.contains("last8") && !table.contains("events lost"));
+    }
+
+    #[test]
+    fn loss_report_in_the_table() {
+        use crate::meta::{LossCause, LossTally};
+        let mut t = LossTally::default();
+        t.add(LossCause::Writer, 1, 2_050_000_000, 40);
+        let mut acc = Acc::default();
+        acc.start_file("f.parquet".into(), 50, &t.spans());
+        acc.end_file();
+        let s = acc.finish("w".into());
+        assert_eq!((s.events_lost, s.losses.len()), (50, 1));
+        let text = render_table(&[s.clone()]);
+        assert!(text.contains("w: events lost: 50"), "{text}");
+        assert!(text.contains("writer cpu1 2.000-2.100 s: 40 events (f.parquet)"), "{text}");
+        assert!(text.contains("10 events lost at unknown times"), "{text}");
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["losses"][0]["cause"], "writer");
+        assert_eq!(json["losses"][0]["from_ms"], 2000);
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use trace::meta::parse_meta_pair;
 
 use super::intf::TRACE_MAX_CPUS;
 
@@ -23,15 +24,22 @@ pub struct TraceArgs {
     /// Only events whose prev or next comm starts with STR (filtered in BPF).
     #[arg(long, value_name = "STR", value_parser = parse_comm_prefix)]
     pub comm_filter: Option<String>,
-    /// BPF ring buffer size in MiB, a power of two.
+    /// BPF ring buffer size in MiB, a power of two, split between per-CPU rings.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = parse_ring_mb)]
     pub ring_mb: u32,
     /// Extra metadata stored in the file (repeatable), e.g. workload=hackbench.
-    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta)]
+    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta_pair)]
     pub meta: Vec<(String, String)>,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Testing aid: slow the file writer down by this much per batch, to see
+    /// the writer's queue overflow into counted drops.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub debug_writer_delay_ms: Option<u64>,
+    /// Testing aid: batches the writer's queue holds (default 32).
+    #[arg(long, value_name = "N", hide = true)]
+    pub debug_writer_queue: Option<usize>,
 }
 
 /// A parsed --cpus list: sorted, deduplicated CPU ids, plus the text as given.
@@ -92,13 +100,6 @@ fn parse_ring_mb(s: &str) -> Result<u32, String> {
     }
 }
 
-fn parse_meta(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,8 +120,6 @@ mod tests {
         assert!(parse_ring_mb("24").is_err());
         assert!(parse_ring_mb("0").is_err());
         assert!(parse_comm_prefix("0123456789abcdef").is_err());
-        assert_eq!(parse_meta("a=b=c").unwrap(), ("a".into(), "b=c".into()));
-        assert!(parse_meta("=x").is_err());
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("1.5").is_ok());
     }

@@ -1,10 +1,12 @@
-//! Loads and attaches trace.bpf.c, hands out its ring buffer and lost counter.
+//! Loads and attaches trace.bpf.c, hands out its per-CPU ring buffers and lost counter.
 use std::mem::MaybeUninit;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+use std::os::fd::{AsFd, AsRawFd};
+
+use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, MapType, OpenObject, RingBuffer, RingBufferBuilder};
 
 use super::intf::TRACE_MAX_CPUS;
 use super::skel::{TraceSkel, TraceSkelBuilder};
@@ -17,6 +19,8 @@ pub struct Filters<'a> {
 
 pub struct Tracer<'obj> {
     skel: TraceSkel<'obj>,
+    /// One ring per possible CPU, also held by the BPF `rings` array.
+    rings: Vec<MapHandle>,
 }
 
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
@@ -36,10 +40,11 @@ impl<'obj> Tracer<'obj> {
             .open(open_object)
             .map_err(|e| anyhow::anyhow!(e))
             .with_context(|| format!("opening the BPF tracer{}", privilege_hint()))?;
+        let ncpus = libbpf_rs::num_possible_cpus().context("counting possible CPUs")?;
         open.maps
-            .events
-            .set_max_entries(ring_bytes)
-            .context("sizing the BPF ring buffer")?;
+            .rings
+            .set_max_entries(ncpus as u32)
+            .context("sizing the BPF ring array")?;
         let ro = open.maps.rodata_data.as_mut().context("BPF rodata missing")?;
         if let Some(cpus) = filters.cpus {
             ro.filter_cpus = true;
@@ -58,7 +63,10 @@ impl<'obj> Tracer<'obj> {
             .load()
             .map_err(|e| anyhow::anyhow!(e))
             .with_context(|| format!("loading the BPF tracer{}", privilege_hint()))?;
-        Ok(Tracer { skel })
+        let rings = (0..ncpus)
+            .map(|cpu| make_ring(&skel, cpu as u32, per_cpu_ring_bytes(ring_bytes, ncpus)))
+            .collect::<Result<_>>()?;
+        Ok(Tracer { skel, rings })
     }
 
     /// Attaches the five raw tracepoints; events flow until the links are dropped
@@ -81,18 +89,21 @@ impl<'obj> Tracer<'obj> {
         Ok(links)
     }
 
-    /// A ring buffer reader calling `f` for each record.
-    pub fn ring<F>(&self, f: F) -> Result<RingBuffer<'_>>
+    /// A reader of every CPU's ring calling (a clone of) `f` for each record;
+    /// it keeps its own mappings, so it may outlive this borrow.
+    pub fn ring<F>(&self, f: F) -> Result<RingBuffer<'static>>
     where
-        F: FnMut(&[u8]) -> i32 + 'static,
+        F: FnMut(&[u8]) -> i32 + Clone + 'static,
     {
         let mut b = RingBufferBuilder::new();
-        b.add(&self.skel.maps.events, f).context("opening the BPF ring buffer")?;
-        b.build().context("opening the BPF ring buffer")
+        for r in &self.rings {
+            b.add(r, f.clone()).context("opening the BPF ring buffers")?;
+        }
+        b.build().context("opening the BPF ring buffers")
     }
 
-    /// Events dropped in BPF because the ring was full, summed over CPUs.
-    pub fn lost(&self) -> Result<u64> {
+    /// Events dropped in BPF because the ring was full, per CPU (index = CPU id).
+    pub fn lost_per_cpu(&self) -> Result<Vec<u64>> {
         let per_cpu = self
             .skel
             .maps
@@ -102,18 +113,52 @@ impl<'obj> Tracer<'obj> {
             .unwrap_or_default();
         Ok(per_cpu
             .iter()
-            .filter_map(|v| v.get(..8))
-            .map(|b| u64::from_ne_bytes(b.try_into().unwrap()))
-            .sum())
+            .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap())))
+            .collect())
     }
+}
+
+/// Each CPU's share of the --ring-mb total: a power of two (what the kernel
+/// accepts), at least 64 KiB.
+fn per_cpu_ring_bytes(total: u32, ncpus: usize) -> u32 {
+    let share = (total / ncpus.max(1) as u32).max(64 << 10);
+    1 << (31 - share.leading_zeros())
+}
+
+/// Creates CPU `cpu`'s ring and puts it in the BPF `rings` array.
+fn make_ring(skel: &TraceSkel, cpu: u32, bytes: u32) -> Result<MapHandle> {
+    let opts = libbpf_rs::libbpf_sys::bpf_map_create_opts {
+        sz: std::mem::size_of::<libbpf_rs::libbpf_sys::bpf_map_create_opts>() as _,
+        ..Default::default()
+    };
+    let ring = MapHandle::create(MapType::RingBuf, Some(format!("ot_ring{cpu}")), 0, 0, bytes, &opts)
+        .with_context(|| format!("creating the {} KiB BPF ring of CPU {cpu}", bytes >> 10))?;
+    let fd = ring.as_fd().as_raw_fd() as u32;
+    skel.maps
+        .rings
+        .update(&cpu.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+        .with_context(|| format!("installing the BPF ring of CPU {cpu}"))?;
+    Ok(ring)
 }
 
 /// A hint appended to load/attach errors when we lack the usual privilege.
 fn privilege_hint() -> &'static str {
-    // SAFETY: no arguments, cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         " (not running as root: BPF tracing needs root, or CAP_BPF + CAP_PERFMON)"
     } else {
         ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::per_cpu_ring_bytes;
+
+    #[test]
+    fn ring_shares_are_powers_of_two() {
+        assert_eq!(per_cpu_ring_bytes(64 << 20, 2), 32 << 20);
+        assert_eq!(per_cpu_ring_bytes(64 << 20, 3), 16 << 20);
+        assert_eq!(per_cpu_ring_bytes(1 << 20, 64), 64 << 10);
+        assert_eq!(per_cpu_ring_bytes(1 << 20, 1), 1 << 20);
     }
 }

@@ -15,9 +15,9 @@ pub fn user_meta(args: &TraceArgs) -> Result<TraceMeta> {
     Ok(m)
 }
 
-/// Adds what the tracer knows; a --meta pair with the same key wins.
+/// Adds what the tracer knows (the writer adds the loss report); a --meta
+/// pair with the same key wins.
 pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<TraceMeta> {
-    m.events_lost = out.lost;
     let (kernel, host) = uname();
     let ours = [
         ("duration_s", format!("{:.3}", out.elapsed.as_secs_f64())),
@@ -38,15 +38,8 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
 
 /// (kernel release, hostname) from uname(2).
 fn uname() -> (String, String) {
-    // SAFETY: uname fills the zeroed struct; the fields are NUL-terminated.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut u) != 0 {
-            return (String::new(), String::new());
-        }
-        let s = |f: &[libc::c_char]| {
-            std::ffi::CStr::from_ptr(f.as_ptr()).to_string_lossy().into_owned()
-        };
-        (s(&u.release), s(&u.nodename))
+    match nix::sys::utsname::uname() {
+        Ok(u) => (u.release().to_string_lossy().into_owned(), u.nodename().to_string_lossy().into_owned()),
+        Err(_) => (String::new(), String::new()),
     }
 }

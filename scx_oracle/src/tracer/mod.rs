@@ -1,11 +1,20 @@
 //! `scx_oracle trace`: records scheduler events with raw-tracepoint BPF
 //! programs into an oracle_trace file (Parquet or CSV).
 //!
+//! Two parts, also used by the agent (live event stream, `--record`):
+//! - [`EventSource`]: loads and attaches the BPF tracer; `poll` returns the
+//!   decoded events available now, without blocking.
+//! - [`BackgroundWriter`]: a `TraceWriter` on its own thread behind a bounded
+//!   channel; when it falls behind, batches are dropped and counted by CPU and
+//!   time (never an unbounded queue, never a stalled drain), and `finish`
+//!   stores that loss report (plus the ring's) in the file metadata.
+//!
 //! Filters: --cpus and --comm-filter are applied in BPF (less ring
 //! bandwidth). An event passes the CPU filter if its `cpu` or its
 //! `target_cpu` is listed, and the comm filter if prev or next comm starts
 //! with the prefix.
 mod args;
+mod background;
 mod bpf;
 mod decode;
 mod intf;
@@ -13,6 +22,7 @@ mod meta;
 mod progress;
 mod record;
 mod skel;
+mod source;
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::AtomicBool;
@@ -23,6 +33,8 @@ use anyhow::{bail, Context, Result};
 use trace::{Format, TraceWriter};
 
 pub use args::TraceArgs;
+pub use background::{BackgroundWriter, QueueOptions};
+pub use source::{EventSource, SourceOptions};
 
 pub fn run(args: TraceArgs) -> Result<i32> {
     Format::from_path(&args.output)?;
@@ -32,25 +44,36 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     let meta = meta::user_meta(&args)?;
     let stop = stop_on_signals()?;
 
+    let writer = TraceWriter::create(&args.output)?;
     let mut open_object = MaybeUninit::uninit();
-    let filters = bpf::Filters {
-        cpus: args.cpus.as_ref().map(|c| c.cpus.as_slice()),
-        comm_prefix: args.comm_filter.as_deref(),
+    let opts = SourceOptions {
+        ring_mb: args.ring_mb,
+        cpus: args.cpus.as_ref().map(|c| c.cpus.clone()),
+        comm_prefix: args.comm_filter.clone(),
     };
-    let tracer = bpf::Tracer::load(&mut open_object, args.ring_mb << 20, &filters)?;
-    let mut writer = TraceWriter::create(&args.output)?;
+    let mut source = EventSource::open(&mut open_object, &opts)?;
+    let mut queue = QueueOptions {
+        throttle: args.debug_writer_delay_ms.map(Duration::from_millis),
+        ..QueueOptions::default()
+    };
+    queue.batches = args.debug_writer_queue.unwrap_or(queue.batches);
+    let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
     let out = record::record(
-        &tracer,
+        &mut source,
         &mut writer,
         &stop,
         args.duration.map(Duration::from_secs_f64),
         progress,
     )?;
     let meta = meta::complete(meta, &args, &out)?;
-    let meta = writer.finish(meta)?;
-    if out.malformed > 0 {
-        eprintln!("trace: warning: {} malformed ring records skipped", out.malformed);
+    let meta = writer.finish(meta, source.losses())?;
+    if source.malformed() > 0 {
+        log::warn!("trace: {} malformed ring records skipped", source.malformed());
+    }
+    log::debug!("trace: BPF ring drops per CPU: {:?}", source.lost_per_cpu());
+    if meta.events_lost > 0 {
+        log::warn!("trace: {} events lost: `scx_oracle stats {}` shows when and on which CPU", meta.events_lost, args.output.display());
     }
     println!("events written: {}", meta.events);
     println!("events lost: {}", meta.events_lost);

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
 
 use crate::event::{Event, ShortStr};
 use crate::meta::TraceMeta;
@@ -142,6 +143,10 @@ impl ParquetSink {
             // zstd: about half snappy's size on scheduler traces, and pyarrow reads it.
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).context("zstd level")?))
             .set_created_by(format!("oracle_trace {}", env!("CARGO_PKG_VERSION")))
+            // Timestamps are unique and rising: a dictionary only costs a hash per row
+            // before it overflows; deltas are small and cheap to encode.
+            .set_column_dictionary_enabled(ColumnPath::from("ts_ns"), false)
+            .set_column_encoding(ColumnPath::from("ts_ns"), Encoding::DELTA_BINARY_PACKED)
             .build();
         let writer = SerializedFileWriter::new(out, schema, Arc::new(props))?;
         Ok(ParquetSink {

@@ -1,0 +1,260 @@
+//! [`BackgroundWriter`]: a `trace::TraceWriter` on its own thread, fed batches
+//! over a bounded channel, so whoever drains the BPF ring never waits for
+//! Parquet encoding or the disk.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
+use trace::meta::{LossCause, LossTally};
+use trace::{Event, TraceMeta, TraceWriter};
+
+/// Queue sizing. The bound is in events: `batches * batch_events` events
+/// (~190 bytes each) may wait for the writer; past that, batches are dropped
+/// and counted, never queued without limit.
+#[derive(Clone, Debug)]
+pub struct QueueOptions {
+    /// Batches the channel holds.
+    pub batches: usize,
+    /// Largest batch sent; bigger hand-overs are split.
+    pub batch_events: usize,
+    /// Testing aid: the writer sleeps this long per batch (a slow disk).
+    pub throttle: Option<Duration>,
+}
+
+impl Default for QueueOptions {
+    /// 8 x 32 Ki events: 256 Ki events (~50 MB), ~0.2 s of a switch storm on
+    /// top of what the BPF rings hold; a 20 ms poll of a storm fits one batch.
+    fn default() -> Self {
+        QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None }
+    }
+}
+
+/// Writes events on a background thread; see the module comment.
+pub struct BackgroundWriter {
+    tx: Option<Sender<Vec<Event>>>,
+    /// Emptied batches coming back, so steady state allocates nothing.
+    empties: Receiver<Vec<Event>>,
+    thread: Option<JoinHandle<Result<TraceWriter>>>,
+    written: Arc<AtomicU64>,
+    batch_events: usize,
+    origin_ns: u64,
+    dropped: LossTally,
+}
+
+impl BackgroundWriter {
+    /// Starts the writer thread. `origin_ns` (CLOCK_MONOTONIC, e.g.
+    /// `EventSource::start_ns`) is time zero of the loss report.
+    pub fn spawn(writer: TraceWriter, origin_ns: u64, opts: QueueOptions) -> Result<Self> {
+        let (tx, rx) = bounded::<Vec<Event>>(opts.batches.max(1));
+        let (empty_tx, empties) = bounded::<Vec<Event>>(opts.batches.max(1) + 2);
+        let written = Arc::new(AtomicU64::new(0));
+        let counter = written.clone();
+        let throttle = opts.throttle;
+        let thread = std::thread::Builder::new()
+            .name("trace-writer".into())
+            .spawn(move || {
+                let mut writer = writer;
+                for mut batch in rx {
+                    if let Some(d) = throttle {
+                        std::thread::sleep(d);
+                    }
+                    writer.write_all(batch.iter())?;
+                    counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    batch.clear();
+                    let _ = empty_tx.try_send(batch);
+                }
+                Ok(writer)
+            })
+            .context("starting the trace writer thread")?;
+        Ok(BackgroundWriter {
+            tx: Some(tx),
+            empties,
+            thread: Some(thread),
+            written,
+            batch_events: opts.batch_events.max(1),
+            origin_ns,
+            dropped: LossTally::default(),
+        })
+    }
+
+    /// Queues `events` (leaving the vector empty, its capacity kept) without
+    /// ever blocking. What does not fit is dropped and counted by CPU and time;
+    /// returns how many were dropped. Fails only if the writer thread failed.
+    pub fn send(&mut self, events: &mut Vec<Event>) -> Result<u64> {
+        let mut dropped = 0;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // The common case (a poll's worth fits one batch) moves the vector
+        // itself and keeps a recycled one: no copy of the events.
+        let batches: Vec<Vec<Event>> = if events.len() <= self.batch_events {
+            vec![std::mem::replace(events, self.empty_batch())]
+        } else {
+            let chunks = events.chunks(self.batch_events);
+            chunks.map(|c| self.empty_batch_with(c)).collect()
+        };
+        for batch in batches {
+            let tx = self.tx.as_ref().expect("send after finish");
+            match tx.try_send(batch) {
+                Ok(()) => {}
+                Err(TrySendError::Full(batch)) => {
+                    self.count_drops(&batch);
+                    dropped += batch.len() as u64;
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(self.thread_error()),
+            }
+        }
+        events.clear();
+        if dropped > 0 {
+            log::debug!("trace: writer behind, {dropped} events dropped");
+        }
+        Ok(dropped)
+    }
+
+    fn empty_batch(&self) -> Vec<Event> {
+        self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_events))
+    }
+
+    fn empty_batch_with(&self, events: &[Event]) -> Vec<Event> {
+        let mut b = self.empty_batch();
+        b.extend_from_slice(events);
+        b
+    }
+
+    /// Tallies `batch` by CPU and 100 ms bucket, one map update per run of alike events.
+    fn count_drops(&mut self, batch: &[Event]) {
+        let bucket_ns = LossTally::BUCKET_MS * 1_000_000;
+        let mut run: Option<(u32, u64, u64)> = None; // (cpu, bucket start, count)
+        for e in batch {
+            let at = e.ts_ns.saturating_sub(self.origin_ns) / bucket_ns * bucket_ns;
+            run = match run {
+                Some((cpu, b, n)) if cpu == e.cpu && b == at => Some((cpu, b, n + 1)),
+                Some((cpu, b, n)) => {
+                    self.dropped.add(LossCause::Writer, cpu, b, n);
+                    Some((e.cpu, at, 1))
+                }
+                None => Some((e.cpu, at, 1)),
+            };
+        }
+        if let Some((cpu, b, n)) = run {
+            self.dropped.add(LossCause::Writer, cpu, b, n);
+        }
+    }
+
+    /// Events the writer has written so far.
+    pub fn events_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Events dropped because the writer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.total()
+    }
+
+    /// Waits for the queue to drain, then finishes the file with `meta` plus the
+    /// loss report: `ring_losses` (from the event source) and the writer's own
+    /// drops, in `events_lost` and `events_lost_detail`. Returns the stored metadata.
+    pub fn finish(mut self, mut meta: TraceMeta, ring_losses: &LossTally) -> Result<TraceMeta> {
+        drop(self.tx.take());
+        let writer = self.join()?;
+        let mut losses = ring_losses.clone();
+        losses.merge(&self.dropped);
+        meta.events_lost += losses.total();
+        meta.losses = losses.spans();
+        writer.finish(meta)
+    }
+
+    fn join(&mut self) -> Result<TraceWriter> {
+        let thread = self.thread.take().expect("writer joined twice");
+        thread.join().map_err(|_| anyhow!("the trace writer thread panicked"))?
+    }
+
+    /// The writer thread stopped early: its error.
+    fn thread_error(&mut self) -> anyhow::Error {
+        match self.join() {
+            Err(e) => e,
+            Ok(_) => anyhow!("the trace writer thread stopped early"),
+        }
+    }
+}
+
+impl Drop for BackgroundWriter {
+    /// Not finished (an error path): stop the thread and leave FILE.partial.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trace::{read_trace, source, Task};
+
+    fn events(n: usize, cpu: u32, from_ns: u64) -> Vec<Event> {
+        let t = Task::new(7, 7, b"w\0", 120);
+        (0..n).map(|i| Event::wakeup(from_ns + i as u64 * 1000, cpu, t, Some(cpu))).collect()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("scx_oracle-bg-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    #[test]
+    fn a_fast_writer_loses_nothing() {
+        let path = scratch("fast.parquet");
+        let mut w = BackgroundWriter::spawn(TraceWriter::create(&path).unwrap(), 0, QueueOptions::default()).unwrap();
+        let mut all = 0;
+        for round in 0..50 {
+            let mut b = events(1000, round % 2, round as u64 * 1_000_000);
+            all += b.len();
+            assert_eq!(w.send(&mut b).unwrap(), 0);
+            assert!(b.is_empty());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let meta = w.finish(TraceMeta::new(source::BPF_TRACER), &LossTally::default()).unwrap();
+        assert_eq!((meta.events as usize, meta.events_lost), (all, 0));
+        assert!(meta.losses.is_empty());
+        assert_eq!(read_trace(&path).unwrap().1.len(), all);
+    }
+
+    /// The slow writer makes the sender drop, not wait: each send returns at
+    /// once, drops are counted with their CPU and time, and the file says so.
+    #[test]
+    fn a_slow_writer_leads_to_counted_drops_not_a_stall() {
+        let path = scratch("slow.parquet");
+        let opts = QueueOptions { batches: 2, batch_events: 100, throttle: Some(Duration::from_millis(50)) };
+        let origin = 10_000_000_000;
+        let mut w = BackgroundWriter::spawn(TraceWriter::create(&path).unwrap(), origin, opts).unwrap();
+        let mut sent = 0u64;
+        let t0 = std::time::Instant::now();
+        for i in 0..20u64 {
+            // CPU 3, 1.5 s + i ms into the trace.
+            let mut b = events(100, 3, origin + 1_500_000_000 + i * 1_000_000);
+            sent += 100;
+            w.send(&mut b).unwrap();
+        }
+        assert!(t0.elapsed() < Duration::from_millis(40), "send waited for the writer: {:?}", t0.elapsed());
+        let dropped = w.dropped();
+        assert!(dropped >= 1500, "only {dropped} of {sent} dropped");
+        let mut ring = LossTally::default();
+        ring.add(LossCause::Ring, 0, 2_000_000_000, 5);
+        let meta = w.finish(TraceMeta::new(source::BPF_TRACER), &ring).unwrap();
+        assert_eq!(meta.events + dropped, sent);
+        assert_eq!(meta.events_lost, dropped + 5);
+        let (back, rows) = read_trace(&path).unwrap();
+        assert_eq!(rows.len() as u64, meta.events);
+        assert_eq!(back.losses, meta.losses);
+        let writer: Vec<_> = back.losses.iter().filter(|s| s.cause == LossCause::Writer).collect();
+        assert_eq!(writer.len(), 1, "{:?}", back.losses);
+        assert_eq!((writer[0].cpu, writer[0].from_ms, writer[0].to_ms, writer[0].events), (3, 1500, 1600, dropped));
+        assert!(back.losses.iter().any(|s| s.cause == LossCause::Ring && s.cpu == 0 && s.from_ms == 2000));
+    }
+}

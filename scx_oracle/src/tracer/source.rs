@@ -1,0 +1,179 @@
+//! [`EventSource`]: the BPF tracer as a live, non-blocking stream of decoded
+//! events, for `scx_oracle trace` and for in-process consumers (the agent's
+//! policy and shadow mode).
+use std::cell::{Cell, RefCell};
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use libbpf_rs::{Link, OpenObject, RingBuffer};
+use trace::meta::{LossCause, LossTally};
+use trace::Event;
+
+use super::bpf::{Filters, Tracer};
+use super::decode::decode;
+
+/// What to trace; the same knobs as `scx_oracle trace` (see `TraceArgs`).
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    /// BPF ring buffer size in MiB, a power of two, split between per-CPU rings.
+    pub ring_mb: u32,
+    /// Only events whose CPU or target CPU is listed (None: all).
+    pub cpus: Option<Vec<u32>>,
+    /// Only events whose prev or next comm starts with this (at most 15 bytes).
+    pub comm_prefix: Option<String>,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions { ring_mb: 64, cpus: None, comm_prefix: None }
+    }
+}
+
+/// How often [`EventSource::poll`] reads the per-CPU drop counters (a syscall),
+/// so a consumer polling in a tight loop does not pay for it each time.
+const LOST_READ_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The loaded and attached BPF tracer.
+///
+/// Events are those of `scx_oracle trace` (switch, wakeup, wakeup_new,
+/// migrate, exit), fully decoded (comm, prev_state, ...). The BPF side never
+/// wakes userspace (that would add context switches to what we record): call
+/// [`poll`](Self::poll) on your own schedule; every 20 ms keeps a 64 MiB ring
+/// far from full at a few million events/s.
+///
+/// Order: one ring per CPU, read one after the other, so a poll returns each
+/// CPU's events in time order but CPUs one after another: events of different
+/// CPUs are out of timestamp order. An event sits in the ring of the CPU that
+/// produced it, which is its `cpu` except for migrate events (`cpu` is the
+/// origin CPU, produced wherever the migration ran). Consumers that need a
+/// global order sort by `ts_ns` (stable, to keep same-timestamp order).
+pub struct EventSource<'obj> {
+    // Field order is drop order: the ring's callback and mapping first, then
+    // the links (detaching waits for running programs), then the BPF object.
+    ring: RingBuffer<'static>,
+    decoded: Rc<RefCell<Vec<Event>>>,
+    malformed: Rc<Cell<u64>>,
+    links: Vec<Link>,
+    tracer: Tracer<'obj>,
+    start: Instant,
+    start_ns: u64,
+    lost_seen: Vec<u64>,
+    lost_read_at: Instant,
+    losses: LossTally,
+}
+
+impl<'obj> EventSource<'obj> {
+    /// Loads the tracer with `opts` and attaches it: events flow from now on.
+    /// `open_object` backs the BPF object (as for the scheduler's skeleton).
+    pub fn open(open_object: &'obj mut MaybeUninit<OpenObject>, opts: &SourceOptions) -> Result<Self> {
+        let filters = Filters { cpus: opts.cpus.as_deref(), comm_prefix: opts.comm_prefix.as_deref() };
+        let tracer = Tracer::load(open_object, opts.ring_mb << 20, &filters)?;
+        let decoded = Rc::new(RefCell::new(Vec::<Event>::with_capacity(1 << 16)));
+        let malformed = Rc::new(Cell::new(0u64));
+        let ring = {
+            let (decoded, malformed) = (decoded.clone(), malformed.clone());
+            tracer.ring(move |bytes| {
+                match decode(bytes) {
+                    Some(e) => decoded.borrow_mut().push(e),
+                    None => malformed.set(malformed.get() + 1),
+                }
+                0
+            })?
+        };
+        let lost_seen = tracer.lost_per_cpu()?;
+        let start_ns = monotonic_ns();
+        let links = tracer.attach()?;
+        let start = Instant::now();
+        log::debug!("trace: attached, ring {} MiB", opts.ring_mb);
+        Ok(EventSource {
+            ring,
+            decoded,
+            malformed,
+            links,
+            tracer,
+            start,
+            start_ns,
+            lost_seen,
+            lost_read_at: start,
+            losses: LossTally::default(),
+        })
+    }
+
+    /// Appends every event available now to `out` and returns how many; never blocks.
+    pub fn poll(&mut self, out: &mut Vec<Event>) -> Result<usize> {
+        self.ring.consume().context("reading the BPF ring buffer")?;
+        if self.lost_read_at.elapsed() >= LOST_READ_INTERVAL {
+            self.read_lost()?;
+        }
+        let mut d = self.decoded.borrow_mut();
+        let n = d.len();
+        if out.is_empty() {
+            std::mem::swap(out, &mut d); // the common case: no copy
+        } else {
+            out.append(&mut d);
+        }
+        Ok(n)
+    }
+
+    /// Detaches the probes (waiting for programs still running), then appends
+    /// the last events to `out`. Later polls return nothing.
+    pub fn stop(&mut self, out: &mut Vec<Event>) -> Result<usize> {
+        self.links.clear();
+        let n = self.poll(out)?;
+        self.read_lost()?;
+        Ok(n)
+    }
+
+    /// CLOCK_MONOTONIC (the clock of `Event::ts_ns`) when the probes were attached.
+    pub fn start_ns(&self) -> u64 {
+        self.start_ns
+    }
+
+    /// Time since the probes were attached.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Events the BPF side dropped because the ring was full, per CPU, as of the
+    /// last poll (index = CPU id).
+    pub fn lost_per_cpu(&self) -> &[u64] {
+        &self.lost_seen
+    }
+
+    /// Total of [`lost_per_cpu`](Self::lost_per_cpu).
+    pub fn lost(&self) -> u64 {
+        self.lost_seen.iter().sum()
+    }
+
+    /// Ring drops by CPU and time (of the poll that saw them), for the file's loss report.
+    pub fn losses(&self) -> &LossTally {
+        &self.losses
+    }
+
+    /// Records that did not decode (never expected; not returned by poll).
+    pub fn malformed(&self) -> u64 {
+        self.malformed.get()
+    }
+
+    fn read_lost(&mut self) -> Result<()> {
+        let now = self.tracer.lost_per_cpu()?;
+        let at_ns = self.start.elapsed().as_nanos() as u64;
+        for (cpu, (&n, seen)) in now.iter().zip(self.lost_seen.iter_mut()).enumerate() {
+            if n > *seen {
+                log::debug!("trace: CPU {cpu}: {} events lost (BPF ring full)", n - *seen);
+                self.losses.add(LossCause::Ring, cpu as u32, at_ns, n - *seen);
+                *seen = n;
+            }
+        }
+        self.lost_read_at = Instant::now();
+        Ok(())
+    }
+}
+
+/// CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns().
+pub fn monotonic_ns() -> u64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+    t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
