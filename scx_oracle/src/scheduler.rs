@@ -15,6 +15,7 @@ use anyhow::Result;
 use libbpf_rs::OpenObject;
 
 use crate::bpf_scheduler::{BpfScheduler, ExitInfo, Options};
+use crate::bpf_skel::types::oracle_counters;
 use crate::latency::Histogram;
 use crate::policy::Policy;
 use crate::stats::{round3, Metrics, Sample};
@@ -124,24 +125,39 @@ impl<'obj> Scheduler<'obj> {
     pub fn sample(&self) -> Sample {
         let mut totals = Metrics::default();
         self.policy.report(&mut totals);
-        let c = self.bpf.counters();
+        // Exhaustive on purpose: a counter added to bpf/intf.h does not build until reported.
+        let oracle_counters {
+            queued,
+            user_dispatches,
+            direct_dispatches,
+            kthread_dispatches,
+            congested,
+            stale_dropped,
+            bounced,
+            agent_dispatches,
+            heartbeats,
+            agent_preempts,
+            drain_errors,
+            refill_wakeups,
+        } = self.bpf.counters();
         let totals = Metrics {
             at_s: round3(self.attached_at.elapsed().as_secs_f64()),
             userspace_decisions: self.decisions,
             pending: self.pending() as u64,
             ring_full_retries: self.ring_full_retries,
             malformed_records: self.bpf.malformed_records(),
-            queued: c.queued,
-            user_dispatches: c.user_dispatches,
-            direct_dispatches: c.direct_dispatches,
-            kthread_dispatches: c.kthread_dispatches,
-            congested: c.congested,
-            stale_dropped: c.stale_dropped,
-            bounced: c.bounced,
-            agent_dispatches: c.agent_dispatches,
-            heartbeats: c.heartbeats,
-            agent_preempts: c.agent_preempts,
-            drain_errors: c.drain_errors,
+            queued,
+            user_dispatches,
+            direct_dispatches,
+            kthread_dispatches,
+            congested,
+            stale_dropped,
+            bounced,
+            agent_dispatches,
+            heartbeats,
+            agent_preempts,
+            drain_errors,
+            refill_wakeups,
             ..totals
         };
         Sample { totals, dispatch_latency: self.bpf.dispatch_latency(), pick_latency: self.pick_latency.clone() }

@@ -57,6 +57,8 @@ pub struct Metrics {
     pub agent_preempts: u64,
     #[stat(desc = "BPF: bpf_user_ringbuf_drain() failures")]
     pub drain_errors: u64,
+    #[stat(desc = "BPF: agent woken to refill a CPU queue that ran dry while it held tasks")]
+    pub refill_wakeups: u64,
 
     #[stat(desc = "kernel-measured enqueue -> dispatch latency p50 (us) over the window")]
     pub enqueue_to_dispatch_p50_us: f64,
