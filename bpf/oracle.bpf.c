@@ -35,7 +35,9 @@ const volatile bool preempt_agent = true;
 
 struct oracle_counters cnt;
 u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
-u64 agent_pending;			/* tasks the agent could dispatch now */
+u64 agent_pending;			/* tasks the agent could dispatch now; the agent
+					   also sets it while a round is under way, so a
+					   preempted round is resumed first */
 u64 agent_held;				/* tasks it holds back until a CPU needs one */
 u64 agent_last_run;
 static u32 agent_needed;
@@ -328,6 +330,7 @@ static void refill_needed(s32 cpu)
 {
 	if (agent_held && !scx_bpf_dsq_nr_queued(cpu_dsq(cpu))) {
 		__sync_fetch_and_add(&cnt.refill_wakeups, 1);
+		__sync_fetch_and_or(&agent_needed, 1);
 		wake_agent();
 	}
 }

@@ -170,6 +170,11 @@ impl LiveModel {
         Ok(Some(Observed { cpu, target, rank }))
     }
 
+    /// The step of the last switch observed (what the LSTM state just consumed).
+    pub fn last_step(&self) -> &Step {
+        &self.step
+    }
+
     /// The task running on `cpu` as the events tell it.
     pub fn current(&self, cpu: u32) -> Option<i32> {
         self.enc.current(cpu)

@@ -180,6 +180,18 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out["scenario_timed_out"] = facts.get("scenario_timed_out") is True
     if panic and not facts_ok:
         out["error"] = f"{dmesg.TIMESTAMP.sub('', panic)}; {out.get('error') or 'no results'}"
+    # Oracle policies: fallbacks by reason, from the flat fallback_* metrics.
+    if out["metrics"]:
+        out["fallbacks_by_reason"] = {k[len("fallback_"):]: v for k, v in out["metrics"].items()
+                                      if k.startswith("fallback_")}
+    # Reports a scenario wrote besides the agent summary (shadow mode, eval of its recording).
+    for name in ("shadow", "eval"):
+        f = res_dir / f"{name}.json"
+        if facts_ok and f.is_file():
+            try:
+                out[name] = json.loads(f.read_text())
+            except ValueError as e:
+                out["error"] = "; ".join(x for x in (out.get("error"), f"{name}.json unreadable: {e}") if x)
     out["params"] = params
     out["facts"] = facts
     out["agent"] = agent
