@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use crossbeam::channel::{Receiver, Sender};
 use log::{debug, info, warn};
 use scx_stats::prelude::StatsServer;
 
@@ -27,11 +28,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub slice_us: u64,
     /// Print the metrics line every SECS seconds.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub stats: Option<f64>,
     /// Load nothing: print the metrics of the scx_oracle agent running on this machine
     /// every SECS seconds, read from its stats server (/var/run/scx/root/stats).
-    #[arg(long, value_name = "SECS", conflicts_with_all = ["stats", "summary_json", "duration"])]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs,
+          conflicts_with_all = ["stats", "summary_json", "duration"])]
     pub monitor: Option<f64>,
     /// Write the run summary as JSON to FILE at exit.
     #[arg(long, value_name = "FILE")]
@@ -45,7 +47,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub lazy_agent: bool,
     /// Detach after SECS seconds (default: run until SIGINT/SIGTERM).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub duration: Option<f64>,
     /// oracle: the ONNX model (default: the bundled one). SIGHUP reloads this file.
     #[arg(long, value_name = "M.onnx")]
@@ -69,6 +71,14 @@ pub struct RunArgs {
     /// Debug messages too (BPF loader output included).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// A number of seconds: finite and above zero.
+fn positive_secs(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds above 0")),
+    }
 }
 
 /// Exit status when the kernel ejected the scheduler.
@@ -133,7 +143,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
             None
         }
     };
-    let channels = server.as_ref().map(StatsServer::channels);
+    // (to the server, from the server): a sample answers each `()` request.
+    let channels: Option<(Sender<Sample>, Receiver<()>)> = server.as_ref().map(StatsServer::channels);
 
     let start = Instant::now();
     let deadline = args.duration.map(|s| start + Duration::from_secs_f64(s));
@@ -175,4 +186,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
         summary.write_json(path)?;
     }
     Ok(if summary.ejected { EXIT_EJECTED } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positive_secs;
+
+    #[test]
+    fn seconds_must_be_finite_and_positive() {
+        assert_eq!(positive_secs("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "nan", "inf", "x", ""] {
+            assert!(positive_secs(bad).is_err(), "{bad} accepted");
+        }
+    }
 }

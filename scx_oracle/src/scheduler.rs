@@ -15,12 +15,23 @@ use anyhow::Result;
 use libbpf_rs::OpenObject;
 
 use crate::bpf_scheduler::{BpfScheduler, ExitInfo, Options};
+use crate::bpf_skel::types::oracle_counters;
 use crate::latency::Histogram;
 use crate::live_events::LiveEvents;
 use crate::policy::Policy;
 use crate::stats::{round3, Metrics, Sample};
 use crate::summary::Summary;
 use crate::task::{Decision, QueuedTask};
+
+/// `Metrics { <each BPF counter>, ..base }` from a `struct oracle_counters`, one name per
+/// counter. The pattern is exhaustive on purpose: a counter added to bpf/intf.h does not build
+/// until it is listed here (and declared in stats.rs).
+macro_rules! with_bpf_counters {
+    ($counters:expr, $base:expr, $($name:ident),+ $(,)?) => {{
+        let oracle_counters { $($name),+ } = $counters;
+        Metrics { $($name,)+ ..$base }
+    }};
+}
 
 pub struct Scheduler<'obj> {
     bpf: BpfScheduler<'obj>,
@@ -166,28 +177,31 @@ impl<'obj> Scheduler<'obj> {
     pub fn sample(&self) -> Sample {
         let mut totals = Metrics::default();
         self.policy.report(&mut totals);
-        let c = self.bpf.counters();
-        let totals = Metrics {
+        let agent = Metrics {
             at_s: round3(self.attached_at.elapsed().as_secs_f64()),
             userspace_decisions: self.decisions,
             pending: self.pending() as u64,
             ring_full_retries: self.ring_full_retries,
             malformed_records: self.bpf.malformed_records(),
-            queued: c.queued,
-            user_dispatches: c.user_dispatches,
-            direct_dispatches: c.direct_dispatches,
-            kthread_dispatches: c.kthread_dispatches,
-            congested: c.congested,
-            stale_dropped: c.stale_dropped,
-            bounced: c.bounced,
-            agent_dispatches: c.agent_dispatches,
-            heartbeats: c.heartbeats,
-            agent_preempts: c.agent_preempts,
-            drain_errors: c.drain_errors,
-            refill_wakeups: c.refill_wakeups,
             events_lost: self.events.as_ref().map_or(0, LiveEvents::lost),
             ..totals
         };
+        let totals = with_bpf_counters!(
+            self.bpf.counters(),
+            agent,
+            queued,
+            user_dispatches,
+            direct_dispatches,
+            kthread_dispatches,
+            congested,
+            stale_dropped,
+            bounced,
+            agent_dispatches,
+            heartbeats,
+            agent_preempts,
+            drain_errors,
+            refill_wakeups,
+        );
         Sample { totals, dispatch_latency: self.bpf.dispatch_latency(), pick_latency: self.pick_latency.clone() }
     }
 
