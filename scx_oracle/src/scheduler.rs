@@ -183,6 +183,7 @@ impl<'obj> Scheduler<'obj> {
             pending: self.pending() as u64,
             ring_full_retries: self.ring_full_retries,
             malformed_records: self.bpf.malformed_records(),
+            rss_kib: crate::memlock::rss_kib(),
             events_lost: self.events.as_ref().map_or(0, LiveEvents::lost),
             ..totals
         };

@@ -34,6 +34,8 @@ pub struct Metrics {
     pub ring_full_retries: u64,
     #[stat(desc = "queued-ring records too short to decode")]
     pub malformed_records: u64,
+    #[stat(desc = "agent resident memory, KiB (gauge; locked, model included)")]
+    pub rss_kib: u64,
 
     #[stat(desc = "BPF: tasks sent to the agent")]
     pub queued: u64,
