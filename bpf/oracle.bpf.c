@@ -9,7 +9,7 @@
  *  - the agent has its own DSQ, served first whenever work is pending;
  *  - a 1 s timer wakes the agent when it has not run for a while;
  *  - a full ring sends the task straight to the shared DSQ (congestion);
- *  - kernel threads never wait for userspace;
+ *  - kernel threads and the agent's own helper threads never wait for userspace;
  *  - a decision for a task that was dequeued or re-enqueued since is dropped;
  *  - a policy that holds tasks back on purpose (oracle: one task queued ahead per CPU) is
  *    woken when a CPU's queue runs dry or the CPU is about to idle (see refill_needed).
@@ -270,6 +270,15 @@ void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
 			insert_shared(p, enq_flags);
 		__sync_fetch_and_add(&cnt.direct_dispatches, 1);
 		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
+		return;
+	}
+	/*
+	 * The agent's other threads (model reload, stats server, trace writer) serve the agent:
+	 * they must not wait on its decisions, nor queue behind the load it schedules.
+	 */
+	if (p->tgid == agent_pid) {
+		insert_shared(p, enq_flags);
+		__sync_fetch_and_add(&cnt.agent_thread_dispatches, 1);
 		return;
 	}
 	tctx = lookup_ctx(p);

@@ -202,6 +202,7 @@ impl<'obj> Scheduler<'obj> {
             agent_preempts,
             drain_errors,
             refill_wakeups,
+            agent_thread_dispatches,
         );
         Sample { totals, dispatch_latency: self.bpf.dispatch_latency(), pick_latency: self.pick_latency.clone() }
     }

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub drain_errors: u64,
     #[stat(desc = "BPF: agent woken because a CPU's queue ran dry while it held tasks")]
     pub refill_wakeups: u64,
+    #[stat(desc = "BPF: the agent's helper threads (reload, stats, writer) placed without it")]
+    pub agent_thread_dispatches: u64,
 
     #[stat(desc = "kernel-measured enqueue -> dispatch latency p50 (us) over the window")]
     pub enqueue_to_dispatch_p50_us: f64,
