@@ -4,6 +4,7 @@
 //! consumer left them, so `scx_oracle eval`/`encode` on the recording replays what it saw.
 use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use libbpf_rs::OpenObject;
@@ -20,7 +21,9 @@ struct Recording {
 
 pub struct LiveEvents<'obj> {
     source: EventSource<'obj>,
+    /// The last poll, sorted; `buf[next..]` not handed over yet.
     buf: Vec<Event>,
+    next: usize,
     record: Option<Recording>,
 }
 
@@ -45,7 +48,7 @@ impl<'obj> LiveEvents<'obj> {
             }),
             _ => None,
         };
-        Ok(LiveEvents { source, buf: Vec::with_capacity(1 << 16), record })
+        Ok(LiveEvents { source, buf: Vec::with_capacity(1 << 16), next: 0, record })
     }
 
     /// Metadata for a recording made by `what` (e.g. "run --policy oracle").
@@ -55,31 +58,41 @@ impl<'obj> LiveEvents<'obj> {
 
     /// Hands every event available now to `consume`, oldest first (each poll sorted by time,
     /// stable), then records them as `consume` left them. Returns how many.
-    pub fn pump(&mut self, mut consume: impl FnMut(&mut Event) -> Result<()>) -> Result<usize> {
-        self.source.poll(&mut self.buf)?;
-        self.hand_over(&mut consume)
+    pub fn pump(&mut self, consume: impl FnMut(&mut Event) -> Result<()>) -> Result<usize> {
+        self.pump_for(None, consume)
     }
 
-    fn hand_over(&mut self, consume: &mut impl FnMut(&mut Event) -> Result<()>) -> Result<usize> {
-        let n = self.buf.len();
-        if n == 0 {
-            return Ok(0);
+    /// [`LiveEvents::pump`], stopping after about `budget` (the rest waits for the next call):
+    /// a scheduling round must get back to its decisions even when a burst of events arrives,
+    /// or the tasks it holds wait for the whole burst.
+    pub fn pump_for(
+        &mut self,
+        budget: Option<Duration>,
+        mut consume: impl FnMut(&mut Event) -> Result<()>,
+    ) -> Result<usize> {
+        if self.next >= self.buf.len() {
+            self.buf.clear();
+            self.next = 0;
+            self.source.poll(&mut self.buf)?;
+            self.buf.sort_by_key(|e| e.ts_ns);
         }
-        self.buf.sort_by_key(|e| e.ts_ns);
+        let start = Instant::now();
+        let from = self.next;
         let mut first_err = None;
-        for ev in &mut self.buf {
-            if let Err(e) = consume(ev) {
+        while self.next < self.buf.len() {
+            if let Err(e) = consume(&mut self.buf[self.next]) {
                 first_err.get_or_insert(e);
             }
-        }
-        match &mut self.record {
-            Some(r) => {
-                r.batch.append(&mut self.buf);
-                r.writer.send(&mut r.batch)?;
+            self.next += 1;
+            if (self.next - from) % 64 == 0 && budget.is_some_and(|b| start.elapsed() >= b) {
+                break;
             }
-            None => self.buf.clear(),
         }
-        first_err.map_or(Ok(n), Err)
+        if let Some(r) = &mut self.record {
+            r.batch.extend_from_slice(&self.buf[from..self.next]);
+            r.writer.send(&mut r.batch)?;
+        }
+        first_err.map_or(Ok(self.next - from), Err)
     }
 
     /// Events the BPF rings dropped so far (and the recorder, when it fell behind).
@@ -97,11 +110,19 @@ impl<'obj> LiveEvents<'obj> {
         mut self,
         mut consume: impl FnMut(&mut Event) -> Result<()>,
     ) -> Result<Option<(PathBuf, TraceMeta)>> {
-        self.source.stop(&mut self.buf)?;
-        let handed = self.hand_over(&mut consume);
-        let Some(mut r) = self.record.take() else { return handed.map(|_| None) };
-        r.meta.insert("duration_s", format!("{:.3}", self.source.elapsed().as_secs_f64()))?;
-        let meta = r.writer.finish(r.meta, self.source.losses())?;
+        let mut handed = self.pump(&mut consume).map(|_| ());
+        let mut last = Vec::new();
+        self.source.stop(&mut last)?;
+        self.buf = last;
+        self.buf.sort_by_key(|e| e.ts_ns);
+        self.next = 0;
+        if self.next < self.buf.len() {
+            handed = handed.and(self.pump(&mut consume).map(|_| ()));
+        }
+        let Some(r) = self.record.take() else { return handed.map(|_| None) };
+        let mut meta = r.meta;
+        meta.insert("duration_s", format!("{:.3}", self.source.elapsed().as_secs_f64()))?;
+        let meta = r.writer.finish(meta, self.source.losses())?;
         handed?;
         Ok(Some((r.path, meta)))
     }

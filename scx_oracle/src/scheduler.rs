@@ -33,6 +33,10 @@ macro_rules! with_bpf_counters {
     }};
 }
 
+/// How long one round may spend on scheduler events before it makes its decisions; a burst
+/// longer than this is worked off over several rounds.
+const EVENTS_PER_ROUND: std::time::Duration = std::time::Duration::from_millis(2);
+
 pub struct Scheduler<'obj> {
     bpf: BpfScheduler<'obj>,
     policy: Box<dyn Policy>,
@@ -112,7 +116,7 @@ impl<'obj> Scheduler<'obj> {
     fn take_events(&mut self) -> Result<()> {
         let Some(events) = self.events.as_mut() else { return Ok(()) };
         let policy = &mut self.policy;
-        if let Err(e) = events.pump(|ev| policy.observe(ev)) {
+        if let Err(e) = events.pump_for(Some(EVENTS_PER_ROUND), |ev| policy.observe(ev)) {
             if self.observe_errors.is_power_of_two() || self.observe_errors == 0 {
                 log::warn!("policy {}: {e:#}", policy.name());
             }
