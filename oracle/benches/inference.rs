@@ -89,10 +89,5 @@ fn main() {
         "model": model_path.display().to_string(), "trace": trace.display().to_string(),
         "hidden": model.hidden(), "layers": model.layers(),
     });
-    println!("{line}");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), PathBuf::from)
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("target/bench");
-    std::fs::write(dir.join("inference.json"), format!("{line}\n")).expect("inference.json");
+    oracle::timing::write_bench_line("inference", &line);
 }

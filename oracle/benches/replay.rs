@@ -134,11 +134,6 @@ fn main() {
         "rss_kib_model_loaded": rss_loaded,
         "model_file_bytes": std::fs::metadata(&model_path).map(|m| m.len()).unwrap_or(0),
     });
-    println!("{line}");
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), PathBuf::from)
-        .join("bench");
-    std::fs::create_dir_all(&dir).expect("target/bench");
-    std::fs::write(dir.join("replay.json"), format!("{line}\n")).expect("replay.json");
+    oracle::timing::write_bench_line("replay", &line);
 }
 

@@ -49,6 +49,18 @@ impl Percentiles {
     }
 }
 
+/// Prints a benchmark's one JSON line and keeps it in `target/bench/NAME.json` (or under
+/// `$CARGO_TARGET_DIR`), where scripts and notes read it.
+pub fn write_bench_line(name: &str, line: &serde_json::Value) {
+    println!("{line}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from)
+        .join("bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    std::fs::write(dir.join(format!("{name}.json")), format!("{line}\n")).expect("bench JSON");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,5 +103,19 @@ run_workload() {
   return $rc
 }
 
+# agent_deadline SECS: SIGINT the agent after SECS at the latest (scx CI runs schedulers under
+# `timeout 45`); WATCHDOG_PID is the timer, to kill once the agent has stopped on its own.
+agent_deadline() {
+  ( sleep "$1"; kill -0 "$AGENT_PID" 2>/dev/null && fact agent_timeout_fired yes &&
+    kill -INT "$AGENT_PID" ) &
+  WATCHDOG_PID=$!
+}
+
+# The stress recipe of scx CI: CPU hogs and forks with affinity churn for SECS (default 31).
+stress_recipe() {
+  run_workload stress stress-ng -t "${1:-31}" --aggressive -M -c "$NPROC" -f "$NPROC" \
+    --affinity 1 --affinity-delay 1 --affinity-pin
+}
+
 # Record the overall workload verdict the host copies to workload_exit_code (first non-zero).
 workload_done() { fact workload_exit_code "$1"; }

@@ -13,10 +13,7 @@ record_env
 cp /usr/bin/oracle.onnx /tmp/model.onnx
 start_agent --model /tmp/model.onnx
 wait_enabled
-limit=${SCX_AGENT_TIMEOUT:-45}
-( sleep "$limit"; kill -0 "$AGENT_PID" 2>/dev/null && fact agent_timeout_fired yes &&
-  kill -INT "$AGENT_PID" ) &
-watchdog=$!
+agent_deadline "${SCX_AGENT_TIMEOUT:-45}"
 swap_at=${SCX_SWAP_AT:-8}
 if [ "$swap_at" -gt 0 ]; then
   (
@@ -31,12 +28,11 @@ if [ "$swap_at" -gt 0 ]; then
   ) &
   swapper=$!
 fi
-run_workload stress stress-ng -t "${SCX_DURATION:-31}" --aggressive -M -c "$NPROC" -f "$NPROC" \
-  --affinity 1 --affinity-delay 1 --affinity-pin
+stress_recipe "${SCX_DURATION:-31}"
 workload_done $?
 fact state_after_workload "$(scx_state)"
 agent_alive && fact agent_alive_after_workload yes || fact agent_alive_after_workload no
 [ -n "${swapper:-}" ] && wait "$swapper"
-kill "$watchdog" 2>/dev/null
+kill "$WATCHDOG_PID" 2>/dev/null
 stop_agent
 grep -c "model not reloaded" /results/agent.log >/results/facts/reload_refused_lines

@@ -7,14 +7,10 @@
 record_env
 start_agent
 wait_enabled
-limit=${SCX_AGENT_TIMEOUT:-45}
-( sleep "$limit"; kill -0 "$AGENT_PID" 2>/dev/null && fact agent_timeout_fired yes &&
-  kill -INT "$AGENT_PID" ) &
-watchdog=$!
-run_workload stress stress-ng -t "${SCX_DURATION:-31}" --aggressive -M -c "$NPROC" -f "$NPROC" \
-  --affinity 1 --affinity-delay 1 --affinity-pin
+agent_deadline "${SCX_AGENT_TIMEOUT:-45}"
+stress_recipe "${SCX_DURATION:-31}"
 workload_done $?
 fact state_after_workload "$(scx_state)"
 agent_alive && fact agent_alive_after_workload yes || fact agent_alive_after_workload no
-kill "$watchdog" 2>/dev/null
+kill "$WATCHDOG_PID" 2>/dev/null
 stop_agent
