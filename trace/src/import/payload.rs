@@ -331,12 +331,12 @@ mod tests {
 
 /// The shared tail of the line importers: parse `h`'s payload and append its event.
 /// `ids` are the (pid, tgid) of the running task named by the line prefix.
-pub(crate) fn push<'a>(
-    h: &Header<'a>,
+pub(crate) fn push(
+    h: &Header,
     ids: (Option<i32>, Option<i32>),
     ctx: &mut Ctx,
     out: &mut Vec<Event>,
-) -> Outcome<'a> {
+) -> Outcome {
     match parse(h.event, h.payload, ctx) {
         Ok(Some(p)) => {
             if let Parsed::Wakeup { task, .. } = &p {
@@ -347,7 +347,7 @@ pub(crate) fn push<'a>(
             out.push(to_event(h.ts_ns, h.cpu, p, ids));
             Outcome::Events
         }
-        Ok(None) => Outcome::IgnoredEvent(h.event),
+        Ok(None) => ctx.ignore_event(h.event),
         Err(why) => Outcome::Bad(why),
     }
 }
