@@ -43,7 +43,7 @@ def trace_row(path):
     except Exception as e:
         raise BadInput(f"{path}: not a Parquet trace ({e})")
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"file": str(path.resolve()), "workload": meta.get("workload") or path.stem,
+    return {"file": str(path), "workload": meta.get("workload") or path.stem,
             "repetition": int(meta.get("repetition", 0) or 0),
             "vcpus": int(meta.get("vcpus", 0) or 0), "sha256": sha}
 
@@ -62,7 +62,7 @@ def main(args):
     t0 = time.time()
     scorer = load_scorer(args.model)
     rows = [trace_row(p) for p in expand(args.trace)]
-    seqs = encode_runs("/", rows, scorer.spec)
+    seqs = encode_runs(".", rows, scorer.spec)   # paths as given, relative to here
     by_wl, by_trace, by_cpu = score_split(scorer, seqs, scorer.spec)
     s = summarise(by_wl, by_trace, by_cpu)
     result = {"model": str(args.model), "encoding_version": scorer.spec["version"],

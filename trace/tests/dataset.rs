@@ -1,6 +1,7 @@
 //! The committed dataset (data/small) is what the model tooling's tests train on: check that
 //! its manifest covers the whole workload suite at every vCPU count with repetitions, that
-//! nothing was lost, and that every file is intact and says what the manifest says.
+//! nothing was lost, and that every file is intact and says what the manifest says; the same
+//! for the real-machine evaluation set (data/host).
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,7 +91,15 @@ fn committed_dataset_covers_the_suite_without_loss() {
 
 #[test]
 fn committed_dataset_files_match_their_manifest() {
-    let dir = repo().join("data/small");
+    files_match_their_manifest(&repo().join("data/small"));
+}
+
+#[test]
+fn real_machine_evaluation_set_matches_its_manifest() {
+    files_match_their_manifest(&repo().join("data/host"));
+}
+
+fn files_match_their_manifest(dir: &Path) {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     for f in manifest["files"].as_array().unwrap() {

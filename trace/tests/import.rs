@@ -117,7 +117,7 @@ fn perf_sched_script_sample() {
 fn ftrace_sample() {
     let (r, ev) = run(ImportFormat::Ftrace, "ftrace.txt");
     assert_eq!(r.lines_read, 29);
-    assert_eq!(r.events_written, 11);
+    assert_eq!(r.events_written, 10);
     assert_eq!(r.events_lost, 130);
     assert_eq!(
         r.ignored,
@@ -125,6 +125,8 @@ fn ftrace_sample() {
             ("comment", 12),
             ("cpu_buffer_started", 1),
             ("lost_events_marker", 2),
+            // this trace has sched_wakeup too, so its sched_waking is not a second wakeup
+            ("sched_waking_with_sched_wakeup", 1),
             ("truncated_last_line", 1)
         ])
     );
@@ -158,20 +160,16 @@ fn ftrace_sample() {
     );
     assert_eq!(ev[5].kind, EventKind::WakeupNew); // no irq-flags column
     assert_eq!(
-        (ev[6].kind, ev[6].cpu, ev[6].next_pid, ev[6].target_cpu),
-        (EventKind::Wakeup, 3, Some(2002), Some(1))
-    ); // sched_waking
-    assert_eq!(
-        (ev[7].prev_pid, ev[7].prev_tgid, ev[7].prev_state),
+        (ev[6].prev_pid, ev[6].prev_tgid, ev[6].prev_state),
         (Some(2002), Some(2001), s(b"Z"))
     );
-    assert_eq!((ev[8].kind, ev[8].prev_tgid), (EventKind::Exit, Some(2001)));
+    assert_eq!((ev[7].kind, ev[7].prev_tgid), (EventKind::Exit, Some(2001)));
     assert_eq!(
-        (ev[9].prev_comm, ev[9].next_comm),
+        (ev[8].prev_comm, ev[8].next_comm),
         (s(b"kworker/1:1"), s(b"swapper/1"))
     );
     assert_eq!(
-        (ev[10].next_comm, ev[10].next_pid, ev[10].target_cpu),
+        (ev[9].next_comm, ev[9].next_pid, ev[9].target_cpu),
         (s(b"ksoftirqd/0"), Some(15), Some(0))
     );
 }
@@ -235,7 +233,7 @@ fn import_file_writes_metadata_and_round_trips() {
         assert_eq!(ev.len() as u64, r.events_written);
         assert_eq!(
             (m.source.as_str(), m.events, m.events_lost, m.complete),
-            ("ftrace", 11, 130, true)
+            ("ftrace", 10, 130, true)
         );
         assert_eq!(m.get("workload"), Some("hackbench"));
         assert_eq!(m.get("import_bad_lines"), Some("2"));
@@ -370,6 +368,7 @@ fn perf_sched_script_from_current_perf_keeps_every_waking() {
 
 #[test]
 fn waking_and_wakeup_of_one_wakeup_count_once() {
+    // `perf record -e sched:sched_waking -e sched:sched_wakeup ...`: every wakeup twice.
     let (r, ev) = run(
         ImportFormat::PerfSchedScript,
         "perf_script_waking_and_wakeup.txt",
@@ -377,22 +376,35 @@ fn waking_and_wakeup_of_one_wakeup_count_once() {
     assert_eq!(r.events_written, 7);
     assert_eq!(
         r.ignored,
-        counts(&[("comment", 1), ("sched_wakeup_after_sched_waking", 3)])
+        counts(&[
+            ("comment", 1),
+            ("sched_waking_with_sched_wakeup", 2),
+            ("sched_wakeup_after_sched_waking", 1)
+        ])
     );
     use EventKind::*;
     assert_eq!(
         kinds(&ev),
         vec![Wakeup, Switch, Wakeup, Wakeup, Wakeup, WakeupNew, Switch]
     );
-    // The waking wins: its timestamp and CPU, not the wakeup's.
+    // Before the first sched_wakeup line the waking was written (and its wakeup dropped)...
     assert_eq!(
         (ev[0].ts_ns, ev[0].cpu, ev[0].next_pid),
         (220_000_100_000, 0, Some(5100))
     );
-    let woken: Vec<Option<i32>> = ev[2..5].iter().map(|e| e.next_pid).collect();
-    assert_eq!(woken, vec![Some(5101), Some(5100), Some(900)]);
-    // sched_wakeup with no waking pending (sshd) is kept.
-    assert_eq!(ev[4].ts_ns, 220_000_300_000);
+    // ...after it, the wakeups win: their time and CPU, not the wakings'.
+    let woken: Vec<(u64, u32, Option<i32>)> = ev[2..5]
+        .iter()
+        .map(|e| (e.ts_ns, e.cpu, e.next_pid))
+        .collect();
+    assert_eq!(
+        woken,
+        vec![
+            (220_000_211_000, 0, Some(5101)),
+            (220_000_212_000, 1, Some(5100)),
+            (220_000_300_000, 0, Some(900))
+        ]
+    );
 }
 
 #[test]

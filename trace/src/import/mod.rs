@@ -55,22 +55,22 @@ impl std::fmt::Display for ImportFormat {
 }
 
 /// What one line turned out to be.
-pub(crate) enum Outcome<'a> {
+pub(crate) enum Outcome {
     /// Zero or more events were pushed.
     Events,
     /// Not an event and not an error (comment, header, duplicate wakeup...).
     Ignored(&'static str),
-    /// A tracepoint we do not import, by its event name (`sched_stat_runtime`).
-    IgnoredEvent(&'a [u8]),
+    /// A tracepoint we do not import, already counted by name in `Ctx::ignored_events`.
+    IgnoredEvent,
     /// A lost-events marker with its count.
     Lost(u64),
     /// Looked like data but could not be parsed.
     Bad(&'static str),
 }
 
-impl Outcome<'_> {
+impl Outcome {
     /// Blank lines and `#` comment lines, for formats with nothing special in comments.
-    pub(crate) fn blank_or_comment(trimmed: &[u8]) -> Option<Outcome<'static>> {
+    pub(crate) fn blank_or_comment(trimmed: &[u8]) -> Option<Outcome> {
         match trimmed.first() {
             None => Some(Outcome::Ignored("blank")),
             Some(b'#') => Some(Outcome::Ignored("comment")),
@@ -79,11 +79,12 @@ impl Outcome<'_> {
     }
 }
 
-/// Per-import state shared with the parsers: soft warnings (counted, not errors) and the
-/// `sched_waking` / `sched_wakeup` pairing.
+/// Per-import state shared with the parsers: soft warnings (counted, not errors), the
+/// tracepoints we skip (by name) and the `sched_waking` / `sched_wakeup` pairing.
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub warnings: BTreeMap<String, u64>,
+    pub ignored_events: BTreeMap<Vec<u8>, u64>,
     pub wakings: waking::Wakings,
 }
 
@@ -91,15 +92,21 @@ impl Ctx {
     pub fn warn(&mut self, what: &str) {
         *self.warnings.entry(what.to_string()).or_default() += 1;
     }
+
+    /// Counts a line of a tracepoint we do not import (no allocation once a name is known).
+    pub fn ignore_event(&mut self, name: &[u8]) -> Outcome {
+        match self.ignored_events.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                self.ignored_events.insert(name.to_vec(), 1);
+            }
+        }
+        Outcome::IgnoredEvent
+    }
 }
 
 pub(crate) trait LineParser {
-    fn parse_line<'a>(
-        &mut self,
-        line: &'a [u8],
-        ctx: &mut Ctx,
-        out: &mut Vec<Event>,
-    ) -> Outcome<'a>;
+    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome;
 }
 
 fn parser_for(format: ImportFormat) -> Box<dyn LineParser> {
@@ -153,7 +160,7 @@ pub fn import_reader<R: BufRead>(
                 }
             }
             Outcome::Ignored(why) => report.ignore(why),
-            Outcome::IgnoredEvent(name) => report.ignore_event(name),
+            Outcome::IgnoredEvent => {}
             Outcome::Lost(k) => {
                 report.events_lost += k;
                 report.ignore("lost_events_marker");
@@ -162,6 +169,9 @@ pub fn import_reader<R: BufRead>(
         }
     }
     report.warnings = ctx.warnings;
+    for (name, n) in &ctx.ignored_events {
+        report.ignore_event(name, *n);
+    }
     report.warn_if_no_wakeups();
     Ok(report)
 }

@@ -101,16 +101,16 @@ impl ImportReport {
         self.events_by_kind.get(kind.as_str()).copied().unwrap_or(0)
     }
 
-    /// An ignored tracepoint line, counted under its event name.
-    pub(crate) fn ignore_event(&mut self, name: &[u8]) {
+    /// `n` ignored lines of the tracepoint `name`, counted under its name.
+    pub(crate) fn ignore_event(&mut self, name: &[u8], n: u64) {
         let name = String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned();
         let known = self.ignored.contains_key(&name);
-        let names = self.ignored.len();
-        if name.is_empty() || (!known && names >= MAX_EVENT_NAMES) {
-            self.ignore("other_event");
+        let key = if name.is_empty() || (!known && self.ignored.len() >= MAX_EVENT_NAMES) {
+            "other_event".to_string()
         } else {
-            *self.ignored.entry(name).or_default() += 1;
-        }
+            name
+        };
+        *self.ignored.entry(key).or_default() += n;
     }
 
     /// Switches with no wakeup at all leave a model's runnable/woken features blank: the
