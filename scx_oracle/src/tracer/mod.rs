@@ -19,6 +19,7 @@ mod bpf;
 mod decode;
 mod intf;
 mod meta;
+mod priority;
 mod progress;
 mod record;
 mod skel;
@@ -57,6 +58,8 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         ..QueueOptions::default()
     };
     queue.batches = args.debug_writer_queue.unwrap_or(queue.batches);
+    queue.nice = Some(args.nice);
+    priority::renice_this_thread(args.nice); // the drain thread
     let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
     let out = record::record(
