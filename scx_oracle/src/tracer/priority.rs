@@ -9,14 +9,14 @@
 /// Default nice of the drain and writer threads (`--nice`).
 pub const TRACER_NICE: i32 = -20;
 
-/// Sets the nice value of the calling thread only (Linux: setpriority on a
-/// thread id is per thread). Failure (no CAP_SYS_NICE) is logged, not fatal.
+/// Sets the nice value of the calling thread only (on Linux, who = 0 with
+/// PRIO_PROCESS is the calling thread). Failure (no CAP_SYS_NICE) is logged,
+/// not fatal.
 pub fn renice_this_thread(nice: i32) {
-    let tid = nix::unistd::gettid().as_raw();
     // nix has no setpriority(2).
     // SAFETY: plain syscall with scalar arguments.
-    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
     if r != 0 {
-        log::warn!("trace: cannot set nice {nice} on thread {tid}: {}", std::io::Error::last_os_error());
+        log::warn!("trace: cannot set nice {nice}: {}", std::io::Error::last_os_error());
     }
 }
