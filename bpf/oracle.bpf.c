@@ -9,8 +9,10 @@
  *  - the agent has its own DSQ, served first whenever work is pending;
  *  - a 1 s timer wakes the agent when it has not run for a while;
  *  - a full ring sends the task straight to the shared DSQ (congestion);
- *  - per-CPU kthreads never wait for userspace;
- *  - a decision for a task that was dequeued or re-enqueued since is dropped.
+ *  - kernel threads never wait for userspace;
+ *  - a decision for a task that was dequeued or re-enqueued since is dropped;
+ *  - a policy that holds tasks back on purpose (oracle: one task queued ahead per CPU) is
+ *    woken when a CPU's queue runs dry or the CPU is about to idle (see refill_needed).
  */
 #include <scx/common.bpf.h>
 #include "intf.h"
@@ -33,7 +35,8 @@ const volatile bool preempt_agent = true;
 
 struct oracle_counters cnt;
 u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
-u64 agent_pending;			/* tasks the agent holds undecided */
+u64 agent_pending;			/* tasks the agent could dispatch now */
+u64 agent_held;				/* tasks it holds back until a CPU needs one */
 u64 agent_last_run;
 static u32 agent_needed;
 static bool agent_running;
@@ -318,6 +321,18 @@ out:
 }
 
 /*
+ * A CPU whose queue just ran dry, or that found nothing to run, while the agent holds tasks
+ * back: the agent must run to choose this CPU's next task. Its events say which CPU.
+ */
+static void refill_needed(s32 cpu)
+{
+	if (agent_held && !scx_bpf_dsq_nr_queued(cpu_dsq(cpu))) {
+		__sync_fetch_and_add(&cnt.refill_wakeups, 1);
+		wake_agent();
+	}
+}
+
+/*
  * Serve this CPU's queue and the shared one in key order: with a fixed
  * priority, a CPU kept busy by tasks pinned to it (stress-ng --affinity-pin)
  * would never reach the shared queue and its tasks would stall.
@@ -353,8 +368,11 @@ void BPF_STRUCT_OPS(oracle_dispatch, s32 cpu, struct task_struct *prev)
 		__sync_fetch_and_add(&cnt.agent_dispatches, 1);
 		return;
 	}
-	if (consume_by_key(cpu))
+	if (consume_by_key(cpu)) {
+		refill_needed(cpu);
 		return;
+	}
+	refill_needed(cpu);
 	/* Nothing else wants this CPU: let @prev run on, except an idle agent. */
 	if (prev && (prev->scx.flags & SCX_TASK_QUEUED) &&
 	    (!is_agent(prev) || agent_work))

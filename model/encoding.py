@@ -1,9 +1,9 @@
 """The PID-agnostic encoding of a trace into per-CPU decision steps.
 
 One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
-most recently seen on that CPU, most recent first), one feature row per candidate, one row of
-step features, and the target slot (the task that actually ran next, -1 if it was not a
-candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
+most recently seen on that CPU, runnable ones first, each group most recent first), one feature
+row per candidate, one row of step features, and the target slot (the task that actually ran
+next, -1 if it was not a candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
 model; oracle/src/encoding.rs implements the same algorithm and the round-trip test
 (model/tests/test_rust_side.py) keeps the two equal.
 """
@@ -164,23 +164,44 @@ class Encoder:
         return None
 
     def switch(self, ev):
+        """A switch: the step the model sees (stages 1-3, all before the pick), its target, then
+        stage 4 applies the switch. oracle/src/encoding.rs has the same stages."""
         now, c = ev["ts_ns"], ev["cpu"]
         prev, nxt = ev.get("prev_pid"), ev.get("next_pid")
         if prev is None or nxt is None:
             return None
-        s = self.cpu(c)
-        k, ci, si = self.k, self.ci, self.si
-        # runnable tasks first (nearly every pick is one), then the rest, each in recency order
-        runnable_first = sorted(s.recent, key=lambda p: self.tasks[p].state != RUNNABLE)[:k - 1]
-        cand_pids = [IDLE] + runnable_first + [None] * (k - 1 - len(runnable_first))
-        rank = {pid: i for i, pid in enumerate(s.recent)}
-        prev_task = self.tasks.get(prev) if prev != IDLE else None
         prev_tgid = ev.get("prev_tgid")
-        if prev_tgid is None and prev_task is not None:
-            prev_tgid = prev_task.tgid
+        if prev_tgid is None and prev != IDLE and prev in self.tasks:
+            prev_tgid = self.tasks[prev].tgid
+        first = (ev.get("prev_state") or "")[:1]
+        cand_pids, cands, step = self.decision_step(c, now, prev, prev_tgid, first, ev.get("nr_running"))
+        target = cand_pids.index(nxt) if nxt in cand_pids else -1
+        self.apply_switch(ev, prev, nxt, first, target)
+        return Step(now, c, step, cands, cand_pids, prev, nxt, target)
+
+    def decision_step(self, c, now, prev, prev_tgid, first, nr_running):
+        """Stages 1-3: candidates, their rows, the step row."""
+        s = self.cpu(c)
+        cand_pids = self.order_candidates(s)
+        cands, counts = self.candidate_rows(s, c, now, cand_pids, prev, prev_tgid)
+        step = self.step_row(s, now, prev, first, nr_running, counts)
+        return cand_pids, cands, step
+
+    def order_candidates(self, s):
+        """Stage 1: slot 0 is idle; then runnable tasks first (nearly every pick is one), then
+        the rest, each group in recency order; None fills the empty slots."""
+        k = self.k
+        runnable_first = sorted(s.recent, key=lambda p: self.tasks[p].state != RUNNABLE)[:k - 1]
+        return [IDLE] + runnable_first + [None] * (k - 1 - len(runnable_first))
+
+    def candidate_rows(self, s, c, now, cand_pids, prev, prev_tgid):
+        """Stage 2: one feature row per candidate slot; returns them and the (runnable, woken
+        here) counts."""
+        k, ci = self.k, self.ci
+        rank = {pid: i for i, pid in enumerate(s.recent)}
         cands = np.zeros((k, len(self.spec["candidate_features"])), dtype=np.float32)
         runnable = woken_here = 0
-        live = [self.tasks.get(p) or Task() for p in runnable_first]   # slot i + 1
+        live = [self.tasks.get(p) or Task() for p in cand_pids[1:] if p is not None]   # slot i + 1
         runnable_rt = [t.runtime_ns for t in live if t.state == RUNNABLE]
         mean_rt = sum(runnable_rt) / len(runnable_rt) if runnable_rt else 0.0
         woken_ts = sorted(t.woken_ts for t in live if t.state == RUNNABLE and t.woken_cpu == c)
@@ -221,25 +242,29 @@ class Encoder:
             row[ci['runtime_rel']] = math.copysign(self.tlog(abs(d), 0), d) if d else 0.0
             runnable += is_runnable
             woken_here += here
+        return cands, (runnable, woken_here)
 
+    def step_row(self, s, now, prev, first, nr_running, counts):
+        """Stage 3: the step row (what the CPU's previous task did, timing, counts, last pick)."""
+        k, si = self.k, self.si
+        runnable, woken_here = counts
         step = np.zeros(step_width(self.spec), dtype=np.float32)
-        state = ev.get("prev_state") or ""
         step[si['prev_idle']] = 1.0 if prev == IDLE else 0.0
-        first = state[:1]
         state_col = {"R": "prev_state_runnable", "S": "prev_state_sleep", "D": "prev_state_block"}
         step[si[state_col.get(first, "prev_state_other")]] = 1.0
         step[si['since_last_switch']] = self.tlog(now, s.last_switch_ts)
-        nr = ev.get("nr_running")
+        nr = nr_running
         step[si['nr_running']] = min(nr, self.nr_cap) / self.nr_cap if nr is not None else 0.0
         step[si['runnable_candidates']] = runnable / (k - 1)
         step[si['woken_here_candidates']] = woken_here / (k - 1)
         if 0 <= s.last_pick_slot < k:
             step[si['last_pick_slot_onehot'] + s.last_pick_slot] = 1.0
+        return step
 
-        target = cand_pids.index(nxt) if nxt in cand_pids else -1
-        out = Step(now, c, step, cands, cand_pids, prev, nxt, target)
-
-        # apply the switch
+    def apply_switch(self, ev, prev, nxt, first, target):
+        """Stage 4: apply the switch to the task and CPU state."""
+        now, c = ev["ts_ns"], ev["cpu"]
+        s = self.cpu(c)
         if prev == IDLE:
             s.idle_out_ts = now
         else:
@@ -263,7 +288,6 @@ class Encoder:
         s.last_switch_ts = now
         s.last_pick_slot = target
         s.current = nxt
-        return out
 
 
 COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_prio",

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use criterion::Criterion;
 use oracle::events::load_sorted;
-use oracle::timing::Latency;
+use oracle::timing::Percentiles;
 use oracle::{Encoder, LstmState, OracleModel, Step};
 
 const STEPS: usize = 20_000;
@@ -81,11 +81,11 @@ fn main() {
         black_box(step(&mut model, &mut states, s));
         times.push(t0.elapsed());
     }
-    let l = Latency::of(&times);
+    let l = Percentiles::of(&times);
     let line = serde_json::json!({
         "bench": "inference_step",
         "p50_us": l.p50, "p99_us": l.p99, "p999_us": l.p999, "mean_us": l.mean,
-        "steps": l.steps,
+        "steps": l.count,
         "model": model_path.display().to_string(), "trace": trace.display().to_string(),
         "hidden": model.hidden(), "layers": model.layers(),
     });

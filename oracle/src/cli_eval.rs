@@ -16,7 +16,7 @@ use super::model::OracleModel;
 use super::out_file::OutFile;
 use super::rank::rank_of;
 use super::spec::ENCODING_VERSION;
-use super::timing::Latency;
+use super::timing::Percentiles;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -60,7 +60,7 @@ struct Report {
     encoding_version: u32,
     traces: Vec<TraceResult>,
     overall: Overall,
-    inference_us: Latency,
+    inference_us: Percentiles,
     wall_s: f64,
 }
 
@@ -177,7 +177,7 @@ impl EvalArgs {
             encoding_version: ENCODING_VERSION,
             traces: results,
             overall,
-            inference_us: Latency::of(&times),
+            inference_us: Percentiles::of(&times),
             wall_s: start.elapsed().as_secs_f64(),
         };
         let text = serde_json::to_string_pretty(&report)?;

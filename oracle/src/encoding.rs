@@ -7,11 +7,36 @@
 //! next, -1 if it was not a candidate). Math is f64 like Python's, stored as f32.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::{anyhow, Result};
 use trace::{text::escape_into, Event, EventKind, ShortStr};
 
 use super::spec::{Spec, ONEHOT};
+
+/// pids and CPU numbers are small well-spread integers: one multiply hashes them (SipHash was
+/// a tenth of a live decision's cost).
+#[derive(Default)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i32(&mut self, n: i32) {
+        self.0 = (n as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// pid of a CPU's idle task (swapper).
 pub const IDLE: i32 = 0;
@@ -133,82 +158,71 @@ impl Step {
     }
 }
 
-/// Candidate feature columns, looked up by name in the spec.
-struct CandCols {
-    present: usize,
-    is_idle: usize,
-    is_prev: usize,
-    recency_rank: usize,
-    runnable: usize,
-    running_elsewhere: usize,
-    woken_here: usize,
-    since_woken: usize,
-    since_ran: usize,
-    last_cpu_here: usize,
-    /// picked_2_ago .. picked_5_ago.
-    picked_ago: [usize; 4],
-    prio: usize,
-    same_tgid_as_prev: usize,
-    kthread: usize,
-    preempted: usize,
-    wake_order: usize,
-    last_run: usize,
-    runtime_rel: usize,
-    woken_by_prev: usize,
+/// Declares a column table once: the struct of column indices, the list of feature names this
+/// encoder computes (a spec naming another one is refused rather than silently fed zeros) and
+/// the lookup of each name in the spec.
+macro_rules! columns {
+    ($table:ident, $names:ident, { $($field:ident = $name:expr),* $(,)? }) => {
+        struct $table { $($field: usize),* }
+        const $names: &[&str] = &[$($name),*];
+        impl $table {
+            fn new(n: &[String]) -> Result<Self> {
+                Ok($table { $($field: col(n, $name)?),* })
+            }
+        }
+    };
 }
 
-/// Step feature columns; the one-hot is last, so every other column sits at its list index.
-struct StepCols {
-    prev_idle: usize,
-    state_runnable: usize,
-    state_sleep: usize,
-    state_block: usize,
-    state_other: usize,
-    since_last_switch: usize,
-    nr_running: usize,
-    runnable_candidates: usize,
-    woken_here_candidates: usize,
-    onehot: usize,
-}
+columns!(CandCols, CANDIDATE_FEATURES, {
+    present = "present",
+    is_idle = "is_idle",
+    is_prev = "is_prev",
+    recency_rank = "recency_rank",
+    runnable = "runnable",
+    running_elsewhere = "running_elsewhere",
+    woken_here = "woken_here",
+    since_woken = "since_woken",
+    since_ran = "since_ran",
+    last_cpu_here = "last_cpu_here",
+    picked_2_ago = "picked_2_ago",
+    picked_3_ago = "picked_3_ago",
+    picked_4_ago = "picked_4_ago",
+    picked_5_ago = "picked_5_ago",
+    prio = "prio",
+    same_tgid_as_prev = "same_tgid_as_prev",
+    kthread = "kthread",
+    preempted = "preempted",
+    wake_order = "wake_order",
+    last_run = "last_run",
+    runtime_rel = "runtime_rel",
+    woken_by_prev = "woken_by_prev",
+});
 
-/// Every feature this encoder computes; a spec naming another one is refused rather than
-/// silently fed zeros.
-const CANDIDATE_FEATURES: [&str; 22] = [
-    "present",
-    "is_idle",
-    "is_prev",
-    "recency_rank",
-    "runnable",
-    "running_elsewhere",
-    "woken_here",
-    "since_woken",
-    "since_ran",
-    "last_cpu_here",
-    "picked_2_ago",
-    "picked_3_ago",
-    "picked_4_ago",
-    "picked_5_ago",
-    "prio",
-    "same_tgid_as_prev",
-    "kthread",
-    "preempted",
-    "wake_order",
-    "last_run",
-    "runtime_rel",
-    "woken_by_prev",
-];
-const STEP_FEATURES: [&str; 10] = [
-    "prev_idle",
-    "prev_state_runnable",
-    "prev_state_sleep",
-    "prev_state_block",
-    "prev_state_other",
-    "since_last_switch",
-    "nr_running",
-    "runnable_candidates",
-    "woken_here_candidates",
-    ONEHOT,
-];
+// The one-hot is last, so every other step column sits at its list index.
+columns!(StepCols, STEP_FEATURES, {
+    prev_idle = "prev_idle",
+    state_runnable = "prev_state_runnable",
+    state_sleep = "prev_state_sleep",
+    state_block = "prev_state_block",
+    state_other = "prev_state_other",
+    since_last_switch = "since_last_switch",
+    nr_running = "nr_running",
+    runnable_candidates = "runnable_candidates",
+    woken_here_candidates = "woken_here_candidates",
+    onehot = ONEHOT,
+});
+
+impl CandCols {
+    /// picked_2_ago .. picked_5_ago: whether the pick `j` switches ago was this candidate.
+    fn picked_ago(&self) -> [(usize, usize); 4] {
+        [
+            (2, self.picked_2_ago),
+            (3, self.picked_3_ago),
+            (4, self.picked_4_ago),
+            (5, self.picked_5_ago),
+        ]
+    }
+}
 
 fn only_known(names: &[String], known: &[&str], what: &str) -> Result<()> {
     match names.iter().find(|n| !known.contains(&n.as_str())) {
@@ -224,53 +238,6 @@ fn col(names: &[String], name: &str) -> Result<usize> {
         .iter()
         .position(|n| n == name)
         .ok_or_else(|| anyhow!("encoding spec has no feature {name:?}"))
-}
-
-impl CandCols {
-    fn new(n: &[String]) -> Result<Self> {
-        let mut picked_ago = [0; 4];
-        for (i, j) in (2..=5).enumerate() {
-            picked_ago[i] = col(n, &format!("picked_{j}_ago"))?;
-        }
-        Ok(CandCols {
-            present: col(n, "present")?,
-            is_idle: col(n, "is_idle")?,
-            is_prev: col(n, "is_prev")?,
-            recency_rank: col(n, "recency_rank")?,
-            runnable: col(n, "runnable")?,
-            running_elsewhere: col(n, "running_elsewhere")?,
-            woken_here: col(n, "woken_here")?,
-            since_woken: col(n, "since_woken")?,
-            since_ran: col(n, "since_ran")?,
-            last_cpu_here: col(n, "last_cpu_here")?,
-            picked_ago,
-            prio: col(n, "prio")?,
-            same_tgid_as_prev: col(n, "same_tgid_as_prev")?,
-            kthread: col(n, "kthread")?,
-            preempted: col(n, "preempted")?,
-            wake_order: col(n, "wake_order")?,
-            last_run: col(n, "last_run")?,
-            runtime_rel: col(n, "runtime_rel")?,
-            woken_by_prev: col(n, "woken_by_prev")?,
-        })
-    }
-}
-
-impl StepCols {
-    fn new(n: &[String]) -> Result<Self> {
-        Ok(StepCols {
-            prev_idle: col(n, "prev_idle")?,
-            state_runnable: col(n, "prev_state_runnable")?,
-            state_sleep: col(n, "prev_state_sleep")?,
-            state_block: col(n, "prev_state_block")?,
-            state_other: col(n, "prev_state_other")?,
-            since_last_switch: col(n, "since_last_switch")?,
-            nr_running: col(n, "nr_running")?,
-            runnable_candidates: col(n, "runnable_candidates")?,
-            woken_here_candidates: col(n, "woken_here_candidates")?,
-            onehot: col(n, ONEHOT)?,
-        })
-    }
 }
 
 fn b(x: bool) -> f32 {
@@ -289,8 +256,8 @@ pub struct Encoder {
     log_norm: f64,
     cc: CandCols,
     sc: StepCols,
-    tasks: HashMap<i32, Task>,
-    cpus: HashMap<u32, Cpu>,
+    tasks: IntMap<i32, Task>,
+    cpus: IntMap<u32, Cpu>,
     /// Scratch: the escaped comm (Python matches prefixes on the escaped string).
     comm: String,
     /// Scratch: (pid, recency rank) of the candidates.
@@ -314,8 +281,8 @@ impl Encoder {
             cc: CandCols::new(&spec.candidate_features)?,
             sc: StepCols::new(&spec.step_features)?,
             spec,
-            tasks: HashMap::new(),
-            cpus: HashMap::new(),
+            tasks: IntMap::default(),
+            cpus: IntMap::default(),
             comm: String::new(),
             order: Vec::new(),
             woken: Vec::new(),
@@ -390,9 +357,19 @@ impl Encoder {
 
     /// Applies one event; for a switch fills `out` (reusing its buffers) and returns true.
     pub fn event_into(&mut self, ev: &Event, out: &mut Step) -> bool {
+        self.apply_event(ev, out, true)
+    }
+
+    /// [`Encoder::event_into`] without the candidate rows (`out.cands` is left as it was):
+    /// all an LSTM state update reads is the step row, and the rows are most of the cost.
+    pub fn event_step_into(&mut self, ev: &Event, out: &mut Step) -> bool {
+        self.apply_event(ev, out, false)
+    }
+
+    fn apply_event(&mut self, ev: &Event, out: &mut Step, rows: bool) -> bool {
         let ts = ev.ts_ns as i64;
         match ev.kind {
-            EventKind::Switch => return self.switch(ev, out),
+            EventKind::Switch => return self.switch(ev, out, rows),
             EventKind::Wakeup | EventKind::WakeupNew => {
                 if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
                     let target = ev.target_cpu.unwrap_or(ev.cpu);
@@ -432,45 +409,135 @@ impl Encoder {
         false
     }
 
-    fn switch(&mut self, ev: &Event, out: &mut Step) -> bool {
+    /// A switch: the step the model sees (stages 1-3, all before the pick), its target, then
+    /// stage 4 applies the switch. Python's `Encoder.switch` has the same stages.
+    fn switch(&mut self, ev: &Event, out: &mut Step, rows: bool) -> bool {
         let (Some(prev), Some(nxt)) = (ev.prev_pid, ev.next_pid) else {
             return false;
         };
         let (now, c) = (ev.ts_ns as i64, ev.cpu);
-        let (k, cw) = (self.k, self.cw);
+        let prev_tgid = ev.prev_tgid.or_else(|| {
+            (prev != IDLE)
+                .then(|| self.tasks.get(&prev).map(|t| t.tgid))
+                .flatten()
+        });
+        let first = ev.prev_state.and_then(|p| p.as_bytes().first().copied());
+        self.decision_step(c, now, prev, prev_tgid, first, ev.nr_running, rows, out);
+        out.ts = ev.ts_ns;
+        out.next_pid = nxt;
+        out.target = out
+            .cand_pids
+            .iter()
+            .position(|&p| p == Some(nxt))
+            .map_or(-1, |i| i as i32);
+        self.apply_switch(ev, prev, nxt, first, out.target);
+        true
+    }
+
+    /// The step for a pick on `cpu` at `now` that has not happened yet: what the live agent
+    /// ranks when a CPU needs its next task. `prev` is the task running there now, which the
+    /// pick will replace; `prev_state` is the state it is expected to leave in ("R" when its
+    /// slice ends, "S" when it sleeps); `nr_running` as the switch event would report it.
+    /// Leaves the encoder unchanged: the switch itself arrives later as an event.
+    pub fn decision_into(
+        &mut self,
+        cpu: u32,
+        now: u64,
+        prev_state: Option<&str>,
+        nr_running: Option<u32>,
+        out: &mut Step,
+    ) {
+        let prev = self.cpus.get(&cpu).map_or(IDLE, |s| s.current.max(IDLE));
+        let prev_tgid = (prev != IDLE)
+            .then(|| self.tasks.get(&prev).map(|t| t.tgid))
+            .flatten();
+        let first = prev_state.and_then(|p| p.as_bytes().first().copied());
+        self.decision_step(cpu, now as i64, prev, prev_tgid, first, nr_running, true, out);
+        out.ts = now;
+        out.next_pid = -1;
+        out.target = -1;
+    }
+
+    /// The task running on `cpu` as the events tell it (None before its first switch or idle).
+    pub fn current(&self, cpu: u32) -> Option<i32> {
+        self.cpus
+            .get(&cpu)
+            .map(|s| s.current)
+            .filter(|&p| p > IDLE)
+    }
+
+    /// Stages 1-3: candidates, their rows, the step row.
+    #[allow(clippy::too_many_arguments)]
+    fn decision_step(
+        &mut self,
+        c: u32,
+        now: i64,
+        prev: i32,
+        prev_tgid: Option<i32>,
+        prev_state: Option<u8>,
+        nr_running: Option<u32>,
+        rows: bool,
+        out: &mut Step,
+    ) {
         self.cpus.entry(c).or_default();
+        self.order_candidates(c);
+        out.cpu = c;
+        out.prev_pid = prev;
+        out.cand_pids.clear();
+        out.cand_pids.push(Some(IDLE));
+        out.cand_pids
+            .extend(self.order.iter().map(|&(p, _)| Some(p)));
+        out.cand_pids.resize(self.k, None);
+        let counts = if rows {
+            self.candidate_rows(c, now, prev, prev_tgid.filter(|&g| g >= 0), out)
+        } else {
+            self.candidate_counts(c)
+        };
+        self.step_row(c, now, prev, prev_state, nr_running, counts, out);
+    }
+
+    /// Stage 1: runnable tasks first (nearly every pick is one), then the rest, each in recency
+    /// order, at most `candidates - 1` (slot 0 is idle). Fills `self.order` with (pid, rank).
+    fn order_candidates(&mut self, c: u32) {
         let s = &self.cpus[&c];
         let runnable_of = |pid: i32| {
             self.tasks
                 .get(&pid)
                 .is_some_and(|t| t.state == State::Runnable)
         };
-
-        // Runnable tasks first (nearly every pick is one), then the rest, each in recency order.
         self.order.clear();
         for want_runnable in [true, false] {
             for (rank, &pid) in s.recent.iter().enumerate() {
-                if runnable_of(pid) == want_runnable && self.order.len() < k - 1 {
+                if runnable_of(pid) == want_runnable && self.order.len() < self.k - 1 {
                     self.order.push((pid, rank));
                 }
             }
         }
-        out.ts = ev.ts_ns;
-        out.cpu = c;
-        out.prev_pid = prev;
-        out.next_pid = nxt;
-        out.cand_pids.clear();
-        out.cand_pids.push(Some(IDLE));
-        out.cand_pids
-            .extend(self.order.iter().map(|&(p, _)| Some(p)));
-        out.cand_pids.resize(k, None);
+    }
 
-        let prev_tgid = ev.prev_tgid.or_else(|| {
-            (prev != IDLE)
-                .then(|| self.tasks.get(&prev).map(|t| t.tgid))
-                .flatten()
-        });
-        let prev_tgid = prev_tgid.filter(|&g| g >= 0);
+    /// Stage 2 without the rows: just the (runnable, woken here) counts the step row needs.
+    fn candidate_counts(&self, c: u32) -> (usize, usize) {
+        let (mut runnable, mut woken_here) = (0, 0);
+        for &(pid, _) in &self.order {
+            if let Some(t) = self.tasks.get(&pid).filter(|t| t.state == State::Runnable) {
+                runnable += 1;
+                woken_here += (t.woken_cpu == Some(c)) as usize;
+            }
+        }
+        (runnable, woken_here)
+    }
+
+    /// Stage 2: one feature row per candidate slot. Returns (runnable, woken here) counts.
+    fn candidate_rows(
+        &mut self,
+        c: u32,
+        now: i64,
+        prev: i32,
+        prev_tgid: Option<i32>,
+        out: &mut Step,
+    ) -> (usize, usize) {
+        let (k, cw) = (self.k, self.cw);
+        let s = &self.cpus[&c];
         let cc = &self.cc;
         out.cands.clear();
         out.cands.resize(k * cw, 0.0);
@@ -504,8 +571,7 @@ impl Encoder {
                 self.order[slot - 1].0
             };
             row[cc.present] = 1.0;
-            for (i, &colj) in cc.picked_ago.iter().enumerate() {
-                let j = i + 2;
+            for (j, colj) in cc.picked_ago() {
                 row[colj] = b(s.picks.len() >= j && s.picks[j - 1] == pid);
             }
             if slot == 0 {
@@ -557,14 +623,27 @@ impl Encoder {
             runnable += is_runnable as usize;
             woken_here += here as usize;
         }
+        (runnable, woken_here)
+    }
 
-        let sc = &self.sc;
+    /// Stage 3: the step row (what the CPU's previous task did, timing, counts, last pick).
+    #[allow(clippy::too_many_arguments)]
+    fn step_row(
+        &self,
+        c: u32,
+        now: i64,
+        prev: i32,
+        prev_state: Option<u8>,
+        nr_running: Option<u32>,
+        (runnable, woken_here): (usize, usize),
+        out: &mut Step,
+    ) {
+        let (sc, k, s) = (&self.sc, self.k, &self.cpus[&c]);
         let st = &mut out.step;
         st.clear();
         st.resize(self.spec.step_width(), 0.0);
-        let first = ev.prev_state.and_then(|p| p.as_bytes().first().copied());
         st[sc.prev_idle] = b(prev == IDLE);
-        let state_col = match first {
+        let state_col = match prev_state {
             Some(b'R') => sc.state_runnable,
             Some(b'S') => sc.state_sleep,
             Some(b'D') => sc.state_block,
@@ -573,21 +652,17 @@ impl Encoder {
         st[state_col] = 1.0;
         st[sc.since_last_switch] = self.tlog(now, s.last_switch_ts) as f32;
         let cap = self.spec.nr_running_cap;
-        st[sc.nr_running] = ev
-            .nr_running
-            .map_or(0.0, |n| (n.min(cap) as f64 / cap as f64) as f32);
+        st[sc.nr_running] = nr_running.map_or(0.0, |n| (n.min(cap) as f64 / cap as f64) as f32);
         st[sc.runnable_candidates] = (runnable as f64 / (k - 1) as f64) as f32;
         st[sc.woken_here_candidates] = (woken_here as f64 / (k - 1) as f64) as f32;
         if (0..k as i32).contains(&s.last_pick_slot) {
             st[sc.onehot + s.last_pick_slot as usize] = 1.0;
         }
-        out.target = out
-            .cand_pids
-            .iter()
-            .position(|&p| p == Some(nxt))
-            .map_or(-1, |i| i as i32);
+    }
 
-        // Apply the switch.
+    /// Stage 4: apply the switch to the task and CPU state.
+    fn apply_switch(&mut self, ev: &Event, prev: i32, nxt: i32, first: Option<u8>, target: i32) {
+        let (now, c) = (ev.ts_ns as i64, ev.cpu);
         if prev == IDLE {
             self.cpus.get_mut(&c).expect("created above").idle_out_ts = now;
         } else {
@@ -622,8 +697,7 @@ impl Encoder {
         s.picks.insert(0, nxt);
         s.picks.truncate(hist);
         s.last_switch_ts = now;
-        s.last_pick_slot = out.target;
+        s.last_pick_slot = target;
         s.current = nxt;
-        true
     }
 }

@@ -6,10 +6,15 @@ pub mod cli_encode;
 pub mod cli_eval;
 pub mod encoding;
 pub mod events;
+pub mod live;
 pub mod model;
+pub mod native;
+pub mod onnx_file;
 pub mod ortlib;
 pub mod out_file;
 pub mod rank;
+pub mod rules;
+pub mod scorer;
 pub mod spec;
 pub mod timing;
 
@@ -18,4 +23,5 @@ mod encoding_tests;
 
 pub use encoding::{Encoder, Step};
 pub use model::{LstmState, OracleModel};
+pub use scorer::{Backend, Scorer};
 pub use spec::{Spec, ENCODING_VERSION};

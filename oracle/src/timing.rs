@@ -1,17 +1,21 @@
-//! Latency summaries of per-step wall times (nearest-rank percentiles, in µs).
+//! Latency summaries in µs: the one percentile type of the workspace. `scx_oracle eval` and the
+//! inference bench fill it from exact per-step wall times (nearest rank); the agent fills it
+//! from its log-linear histograms (bucket upper bounds, `scx_oracle/src/latency.rs`).
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Latency {
+pub struct Percentiles {
     pub p50: f64,
+    pub p90: f64,
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
     pub mean: f64,
-    pub steps: usize,
+    /// Samples summarised.
+    pub count: u64,
 }
 
 /// Nearest-rank percentile of sorted values, `q` in (0, 1].
@@ -23,8 +27,9 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-impl Latency {
-    pub fn of(samples: &[Duration]) -> Latency {
+impl Percentiles {
+    /// Exact summary of wall times, in µs.
+    pub fn of(samples: &[Duration]) -> Percentiles {
         let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
         us.sort_by(f64::total_cmp);
         let mean = if us.is_empty() {
@@ -32,13 +37,14 @@ impl Latency {
         } else {
             us.iter().sum::<f64>() / us.len() as f64
         };
-        Latency {
+        Percentiles {
             p50: percentile(&us, 0.50),
+            p90: percentile(&us, 0.90),
             p99: percentile(&us, 0.99),
             p999: percentile(&us, 0.999),
             max: us.last().copied().unwrap_or(0.0),
             mean,
-            steps: us.len(),
+            count: us.len() as u64,
         }
     }
 }
@@ -54,5 +60,14 @@ mod tests {
         assert_eq!(percentile(&v, 0.99), 99.0);
         assert_eq!(percentile(&v, 1.0), 100.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn summary_of_durations_in_us() {
+        let d: Vec<Duration> = (1..=10).map(Duration::from_micros).collect();
+        let p = Percentiles::of(&d);
+        assert_eq!((p.p50, p.p90, p.max, p.count), (5.0, 9.0, 10.0, 10));
+        assert!((p.mean - 5.5).abs() < 1e-9);
+        assert_eq!(Percentiles::of(&[]), Percentiles::default());
     }
 }

@@ -8,8 +8,7 @@ use std::rc::Rc;
 use anyhow::{bail, Context, Result};
 use libbpf_rs::OpenObject;
 use scx_utils::{scx_ops_attach, scx_ops_load, scx_ops_open, uei_exited, uei_report};
-use serde::Serialize;
-
+use crate::bpf_skel::types::oracle_counters;
 use crate::bpf_skel::{BpfSkel, BpfSkelBuilder};
 use crate::latency::Histogram;
 use crate::task::{Decision, QueuedTask};
@@ -22,26 +21,9 @@ pub struct Options {
     pub verbose: bool,
 }
 
-/// BPF-side counters (struct oracle_counters), as a plain snapshot.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Counters {
-    pub queued: u64,
-    pub user_dispatches: u64,
-    pub direct_dispatches: u64,
-    pub kthread_dispatches: u64,
-    pub congested: u64,
-    pub stale_dropped: u64,
-    pub bounced: u64,
-    pub agent_dispatches: u64,
-    pub heartbeats: u64,
-    pub agent_preempts: u64,
-    pub drain_errors: u64,
-}
-
 /// Why the kernel side stopped, from the scx user_exit_info.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ExitInfo {
-    pub kind: i32,
     pub kind_name: &'static str,
     pub reason: String,
     pub message: String,
@@ -136,24 +118,12 @@ impl<'obj> BpfScheduler<'obj> {
         }
     }
 
-    pub fn counters(&self) -> Counters {
+    /// The BPF counters (`struct oracle_counters` in bpf/intf.h), totals since load.
+    pub fn counters(&self) -> oracle_counters {
         let c = &self.skel.maps.bss_data.as_ref().expect("BPF bss missing").cnt;
-        // SAFETY: plain u64 counters updated atomically by BPF; volatile
-        // reads keep the compiler from caching them across loop iterations.
-        let r = |v: &u64| unsafe { std::ptr::read_volatile(v) };
-        Counters {
-            queued: r(&c.queued),
-            user_dispatches: r(&c.user_dispatches),
-            direct_dispatches: r(&c.direct_dispatches),
-            kthread_dispatches: r(&c.kthread_dispatches),
-            congested: r(&c.congested),
-            stale_dropped: r(&c.stale_dropped),
-            bounced: r(&c.bounced),
-            agent_dispatches: r(&c.agent_dispatches),
-            heartbeats: r(&c.heartbeats),
-            agent_preempts: r(&c.agent_preempts),
-            drain_errors: r(&c.drain_errors),
-        }
+        // SAFETY: plain u64 counters updated atomically by BPF; a volatile read keeps the
+        // compiler from caching them across loop rounds.
+        unsafe { std::ptr::read_volatile(c) }
     }
 
     /// Records the ring delivered that were too short to decode.
@@ -191,7 +161,6 @@ impl<'obj> BpfScheduler<'obj> {
         };
         let kind = unsafe { std::ptr::read_volatile(&uei.kind) };
         ExitInfo {
-            kind,
             kind_name: exit_kind_name(kind),
             reason: cstr(&uei.reason),
             message: cstr(&uei.msg),

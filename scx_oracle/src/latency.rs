@@ -1,7 +1,7 @@
 //! Log-linear latency histogram: 4 buckets per power of two (<= 25% error),
 //! the same bucketing the BPF side uses for enqueue->dispatch latency, so
 //! the agent can read the kernel's counts and compute percentiles.
-use serde::Serialize;
+use oracle::timing::Percentiles;
 
 use crate::bpf_intf;
 
@@ -33,16 +33,6 @@ pub fn bucket_lower(idx: usize) -> u64 {
 pub struct Histogram {
     counts: Vec<u64>,
     max: u64,
-}
-
-/// Percentiles as reported in stats and JSON (bucket upper bounds, ns).
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct Percentiles {
-    pub count: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub max: u64,
 }
 
 impl Default for Histogram {
@@ -98,13 +88,33 @@ impl Histogram {
         self.max
     }
 
+    /// Bucket midpoints weighted by their counts: the mean within the buckets' 25 %.
+    fn mean(&self) -> f64 {
+        let total = self.count();
+        if total == 0 {
+            return 0.0;
+        }
+        let sum: f64 = self
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(idx, &c)| c as f64 * (bucket_lower(idx) as f64 + Self::upper(idx).min(self.max) as f64) / 2.0)
+            .sum();
+        sum / total as f64
+    }
+
+    /// Percentiles in µs (the histogram records ns).
     pub fn percentiles(&self) -> Percentiles {
+        let us = |ns: u64| ns as f64 / 1000.0;
         Percentiles {
+            p50: us(self.quantile(0.50)),
+            p90: us(self.quantile(0.90)),
+            p99: us(self.quantile(0.99)),
+            p999: us(self.quantile(0.999)),
+            max: us(self.max),
+            mean: self.mean() / 1000.0,
             count: self.count(),
-            p50: self.quantile(0.50),
-            p90: self.quantile(0.90),
-            p99: self.quantile(0.99),
-            max: self.max,
         }
     }
 }
@@ -141,10 +151,12 @@ mod tests {
         }
         let p = h.percentiles();
         assert_eq!(p.count, 100);
-        assert!((1_000..=1_250).contains(&p.p50), "{p:?}");
-        assert!((1_000..=1_250).contains(&p.p90), "{p:?}");
-        assert!((100_000..=125_000).contains(&p.p99), "{p:?}");
-        assert_eq!(p.max, 100_000);
+        assert!((1.0..=1.25).contains(&p.p50), "{p:?}");
+        assert!((1.0..=1.25).contains(&p.p90), "{p:?}");
+        assert!((100.0..=125.0).contains(&p.p99), "{p:?}");
+        assert_eq!(p.max, 100.0);
+        // True mean 10.9 µs; bucket midpoints are within a quarter of it.
+        assert!((10.9 * 0.75..=10.9 * 1.25).contains(&p.mean), "{p:?}");
     }
 
     #[test]

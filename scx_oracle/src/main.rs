@@ -4,9 +4,12 @@ mod bpf_intf;
 mod bpf_scheduler;
 mod bpf_skel;
 mod latency;
+mod logger;
 mod memlock;
 mod policy;
 mod run;
+mod scheduler;
+mod stats;
 mod summary;
 mod task;
 mod tracer;
@@ -38,6 +41,7 @@ enum Command {
 }
 
 fn main() {
+    logger::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
@@ -50,7 +54,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("scx_oracle: error: {e:#}");
+            log::error!("{e:#}");
             std::process::exit(1);
         }
     }

@@ -1,11 +1,13 @@
-//! The run summary: printed at exit and written as JSON for the VM tests.
+//! The run summary: logged at exit and written as JSON (`--summary-json`) for the VM tests.
+//! Its `metrics` are the one [`Metrics`] definition, over the whole run.
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
+use trace::atomic::write_atomic;
 
-use crate::bpf_scheduler::{Counters, ExitInfo};
-use crate::latency::Percentiles;
+use crate::bpf_scheduler::ExitInfo;
+use crate::stats::Metrics;
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -13,80 +15,70 @@ pub struct Summary {
     pub ops: String,
     pub policy: String,
     pub runtime_s: f64,
-    /// Decisions the agent made and sent back to the kernel.
-    pub userspace_decisions: u64,
-    /// Of those, applied by ops.dispatch (the rest were stale or pending).
-    pub user_dispatches_applied: u64,
-    /// Tasks dispatched in BPF without the agent (per-CPU kthreads, ...).
-    pub direct_dispatches: u64,
-    pub kthread_dispatches: u64,
-    pub congestion_fallbacks: u64,
-    pub stale_dropped: u64,
-    pub bounced: u64,
-    pub queued_to_agent: u64,
-    pub agent_runs: u64,
-    pub heartbeats: u64,
-    pub agent_preempts: u64,
-    /// Decisions that found the user ring full and were retried.
-    pub ring_full_retries: u64,
-    pub malformed_records: u64,
-    pub decisions_per_s: f64,
-    /// Kernel clock from ops.enqueue() to the decision applied in ops.dispatch().
-    pub enqueue_to_dispatch_ns: Percentiles,
-    /// Agent time inside Policy::pick(), per decision.
-    pub policy_ns: Percentiles,
+    /// True when the kernel threw the scheduler out (error, stall, BPF error).
     pub ejected: bool,
     pub exit_kind: String,
     pub exit_reason: String,
     pub exit_message: String,
+    pub metrics: Metrics,
 }
 
 impl Summary {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        ops: String,
-        policy: &str,
-        runtime_s: f64,
-        decisions: u64,
-        ring_full_retries: u64,
-        malformed_records: u64,
-        c: &Counters,
-        latency: Percentiles,
-        policy_ns: Percentiles,
-        exit: &ExitInfo,
-    ) -> Self {
+    pub fn new(ops: String, policy: &str, metrics: Metrics, exit: &ExitInfo) -> Self {
         Summary {
             ops,
             policy: policy.to_string(),
-            runtime_s,
-            userspace_decisions: decisions,
-            user_dispatches_applied: c.user_dispatches,
-            direct_dispatches: c.direct_dispatches,
-            kthread_dispatches: c.kthread_dispatches,
-            congestion_fallbacks: c.congested,
-            stale_dropped: c.stale_dropped,
-            bounced: c.bounced,
-            queued_to_agent: c.queued,
-            agent_runs: c.agent_dispatches,
-            heartbeats: c.heartbeats,
-            agent_preempts: c.agent_preempts,
-            ring_full_retries,
-            malformed_records,
-            decisions_per_s: if runtime_s > 0.0 { decisions as f64 / runtime_s } else { 0.0 },
-            enqueue_to_dispatch_ns: latency,
-            policy_ns,
+            runtime_s: metrics.at_s,
             ejected: exit.ejected,
             exit_kind: exit.kind_name.to_string(),
             exit_reason: exit.reason.clone(),
             exit_message: exit.message.clone(),
+            metrics,
         }
     }
 
-    /// Writes atomically (temp file + rename): a reader never sees half a file.
+    /// The closing log line.
+    pub fn describe(&self) -> String {
+        let m = &self.metrics;
+        let message = if self.exit_message.is_empty() { String::new() } else { format!(" ({})", self.exit_message) };
+        format!(
+            "detached after {:.1} s: {} userspace decisions ({}/s), enqueue->dispatch p50 {} us p99 {} us; \
+             exit: {} {}{message}",
+            self.runtime_s,
+            m.userspace_decisions,
+            m.decisions_per_s,
+            m.enqueue_to_dispatch_p50_us,
+            m.enqueue_to_dispatch_p99_us,
+            self.exit_kind,
+            self.exit_reason,
+        )
+    }
+
+    /// Written whole or not at all (FILE.partial, then rename).
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("json.partial");
-        let body = serde_json::to_string_pretty(self)? + "\n";
-        std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+        write_atomic(path, (serde_json::to_string_pretty(self)? + "\n").as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scx_stats::Meta;
+
+    #[test]
+    fn json_carries_every_metric_under_its_name() {
+        let exit = ExitInfo {
+            kind_name: "unregistered",
+            reason: "unregistered from user space".into(),
+            message: String::new(),
+            ejected: false,
+        };
+        let metrics = Metrics { drain_errors: 2, congested: 1, at_s: 3.0, ..Default::default() };
+        let v = serde_json::to_value(Summary::new("oracle".into(), "fifo", metrics, &exit)).unwrap();
+        let mut names: Vec<&String> = v["metrics"].as_object().unwrap().keys().collect();
+        names.sort();
+        let declared: Vec<String> = Metrics::meta().fields.keys().cloned().collect();
+        assert_eq!(names, declared.iter().collect::<Vec<_>>());
+        assert_eq!((v["metrics"]["drain_errors"].as_u64(), v["runtime_s"].as_f64()), (Some(2), Some(3.0)));
     }
 }

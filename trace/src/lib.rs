@@ -6,6 +6,7 @@
 //! - [`import`]: `perf sched script`, ftrace / trace-cmd text and `perf sched map` importers.
 //! - [`stats`]: per-workload summaries; [`cli`]: clap subcommands for the `scx_oracle` binary.
 
+pub mod atomic;
 pub mod event;
 pub mod format;
 pub mod meta;

@@ -31,8 +31,8 @@ class ChannelTest(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp())
 
     def test_roundtrip_and_json(self):
-        agent = {"ops": "oracle_x", "userspace_decisions": 5, "direct_dispatches": 1,
-                 "congestion_fallbacks": 0, "ejected": False, "exit_reason": "unregistered"}
+        agent = {"ops": "oracle_x", "ejected": False, "exit_reason": "unregistered",
+                 "metrics": {"userspace_decisions": 5, "direct_dispatches": 1, "drain_errors": 0}}
         files = {"./facts/state_while_running": b"enabled\n", "./facts/agent_exit_code": b"0\n",
                  "./facts/agent_cmd": b"/usr/bin/scx_oracle run\n",
                  "./facts/disable_s": b"0.25\n", "./facts/agent_alive_after_workload": b"yes\n",
@@ -46,7 +46,9 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual(doc["agent_exit_code"], 0)
         self.assertEqual(doc["facts"]["disable_s"], 0.25)
         self.assertIs(doc["facts"]["agent_alive_after_workload"], True)
-        self.assertEqual(doc["userspace_decisions"], 5)
+        # Every metric of the agent, under its own name, at the top level and under metrics.
+        self.assertEqual((doc["userspace_decisions"], doc["drain_errors"]), (5, 0))
+        self.assertEqual(doc["metrics"], agent["metrics"])
         self.assertIs(doc["ejected"], False)
         self.assertEqual(doc["params"], {"duration": "5"})
         self.assertEqual(doc["dmesg_errors"], ["WARNING: CPU: 0 PID: 1 at foo"])
@@ -57,7 +59,8 @@ class ChannelTest(unittest.TestCase):
         res = self.tmp / "res"
         results.unpack_channel(self.tmp / "ch", res)
         doc = results.build({}, res, True, "", True)
-        self.assertIsNone(doc["userspace_decisions"])
+        self.assertIsNone(doc["metrics"])
+        self.assertNotIn("userspace_decisions", doc)
         self.assertIn("no summary", doc["error"])
 
     def test_scenario_that_skipped_the_agent_is_no_error(self):

@@ -1,7 +1,9 @@
 """Turn what came back from the guest into the scenario's JSON object.
 
 The guest sends /results as a base64 gzip tar between marker lines on ttyS1, which QEMU writes
-to a file. Facts are files under facts/ (one value each); agent.json is the agent's summary.
+to a file. Facts are files under facts/ (one value each); agent.json is the agent's summary,
+whose "metrics" object (the agent's one metrics definition, scx_oracle/src/stats.rs) is copied
+to the top level of the result under the same names.
 """
 import base64
 import binascii
@@ -16,8 +18,6 @@ from . import dmesg
 
 BEGIN = "===SCX-RESULTS-BEGIN==="
 END = "===SCX-RESULTS-END==="
-COUNTERS = ["userspace_decisions", "direct_dispatches", "kthread_dispatches",
-            "congestion_fallbacks", "stale_dropped", "decisions_per_s"]
 
 
 class ChannelError(Exception):
@@ -130,8 +130,9 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     for k in ("state_while_running", "ops", "state_after", "agent_exit_code",
               "workload_exit_code", "sched_ext_present", "kernel_release"):
         out[k] = facts.get(k)
-    for k in COUNTERS:
-        out[k] = agent.get(k) if agent else None
+    metrics = (agent or {}).get("metrics")
+    out["metrics"] = metrics if isinstance(metrics, dict) else None
+    out.update(out["metrics"] or {})
     disable = dmesg.last_disable(log_text)
     if agent and "ejected" in agent:
         out["ejected"] = bool(agent["ejected"])

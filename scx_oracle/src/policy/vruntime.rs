@@ -18,11 +18,17 @@ struct TaskClock {
 
 pub struct Vruntime {
     heap: BinaryHeap<Reverse<(u64, u64, QueuedTaskKey)>>,
+    clocks: TaskClocks,
+    seq: u64,
+}
+
+/// The per-task clocks alone, for any policy that wants "who has run least" (the oracle
+/// policy's fallback orders its waiting tasks with them).
+pub struct TaskClocks {
     tasks: HashMap<i32, TaskClock>,
-    min_vruntime: u64,
+    pub min_vruntime: u64,
     slice_ns: u64,
     nr_cpus: u64,
-    seq: u64,
     enqueues: u64,
 }
 
@@ -44,20 +50,24 @@ impl Ord for QueuedTaskKey {
 const FORGET_AFTER_NS: u64 = 10_000_000_000;
 const PRUNE_EVERY: u64 = 4096;
 
-impl Vruntime {
+impl TaskClocks {
     pub fn new(slice_ns: u64, nr_cpus: usize) -> Self {
-        Vruntime {
-            heap: BinaryHeap::with_capacity(8192),
+        TaskClocks {
             tasks: HashMap::with_capacity(4096),
             min_vruntime: 0,
             slice_ns,
             nr_cpus: nr_cpus.max(1) as u64,
-            seq: 0,
             enqueues: 0,
         }
     }
 
-    fn charge(&mut self, task: &QueuedTask) -> u64 {
+    /// Charges the CPU time `task` used since its last enqueue; returns its virtual runtime.
+    pub fn charge(&mut self, task: &QueuedTask) -> u64 {
+        self.enqueues += 1;
+        if self.enqueues % PRUNE_EVERY == 0 {
+            let now = task.enq_ts;
+            self.tasks.retain(|_, c| now.saturating_sub(c.last_seen_ts) < FORGET_AFTER_NS);
+        }
         let weight = task.weight.max(1);
         let floor = self.min_vruntime.saturating_sub(self.slice_ns);
         let clock = self.tasks.entry(task.pid).or_insert(TaskClock {
@@ -72,14 +82,25 @@ impl Vruntime {
         clock.vruntime
     }
 
-    fn prune(&mut self, now: u64) {
-        self.tasks.retain(|_, c| now.saturating_sub(c.last_seen_ts) < FORGET_AFTER_NS);
+    /// A task with this clock was dispatched.
+    pub fn ran(&mut self, vruntime: u64) {
+        self.min_vruntime = self.min_vruntime.max(vruntime);
     }
 
     /// Shorter slices when many tasks wait, so each gets a turn sooner.
-    fn slice_for(&self, waiting: usize) -> u64 {
+    pub fn slice_for(&self, waiting: usize) -> u64 {
         let per_cpu = (waiting as u64).div_ceil(self.nr_cpus).max(1);
         (self.slice_ns / per_cpu).max(self.slice_ns / 8).max(250_000)
+    }
+}
+
+impl Vruntime {
+    pub fn new(slice_ns: u64, nr_cpus: usize) -> Self {
+        Vruntime {
+            heap: BinaryHeap::with_capacity(8192),
+            clocks: TaskClocks::new(slice_ns, nr_cpus),
+            seq: 0,
+        }
     }
 }
 
@@ -89,19 +110,15 @@ impl Policy for Vruntime {
     }
 
     fn enqueue(&mut self, task: QueuedTask) {
-        let vr = self.charge(&task);
+        let vr = self.clocks.charge(&task);
         self.seq += 1;
-        self.enqueues += 1;
-        if self.enqueues % PRUNE_EVERY == 0 {
-            self.prune(task.enq_ts);
-        }
         self.heap.push(Reverse((vr, self.seq, QueuedTaskKey(Box::new(task)))));
     }
 
     fn pick(&mut self) -> Option<Decision> {
-        let slice = self.slice_for(self.heap.len());
+        let slice = self.clocks.slice_for(self.heap.len());
         let Reverse((vr, _, QueuedTaskKey(task))) = self.heap.pop()?;
-        self.min_vruntime = self.min_vruntime.max(vr);
+        self.clocks.ran(vr);
         let target = task.pinned_cpu().map_or(Target::AnyCpu, Target::Cpu);
         Some(Decision::for_task(&task, target, slice, vr))
     }
@@ -153,17 +170,33 @@ mod tests {
 
     #[test]
     fn sleeper_credit_is_bounded_by_one_slice() {
+        let slice = 4_000_000;
+        let mut p = Vruntime::new(slice, 1);
+        run(&mut p, 1, 0, 100); // runs once, then sleeps
+        for i in 1..=20 {
+            run(&mut p, 2, i * slice, 100); // meanwhile the other task runs 76 ms
+        }
+        let min = p.clocks.min_vruntime;
+        assert_eq!(min, 19 * slice);
+        // Its clock is still 0: unclamped, it would run ~19 slices before task 2 got a turn.
+        let woke = run(&mut p, 1, 0, 100);
+        assert_eq!(woke.key, min - slice, "a sleeper wakes one slice behind the minimum");
+    }
+
+    #[test]
+    fn newcomer_starts_one_slice_behind() {
         let mut p = Vruntime::new(4_000_000, 1);
         for i in 1..=20 {
             run(&mut p, 1, i * 4_000_000, 100);
         }
+        let min = p.clocks.min_vruntime;
         let newcomer = run(&mut p, 9, 0, 100);
-        assert!(newcomer.key + 4_000_000 >= p.min_vruntime);
+        assert_eq!(newcomer.key, min - 4_000_000);
     }
 
     #[test]
     fn slices_shrink_under_load_but_not_below_floor() {
-        let p = Vruntime::new(8_000_000, 2);
+        let p = TaskClocks::new(8_000_000, 2);
         assert_eq!(p.slice_for(1), 8_000_000);
         assert_eq!(p.slice_for(4), 4_000_000);
         assert_eq!(p.slice_for(1000), 1_000_000);
