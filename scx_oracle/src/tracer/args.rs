@@ -30,11 +30,11 @@ pub struct TraceArgs {
     /// Extra metadata stored in the file (repeatable), e.g. workload=hackbench.
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta_pair)]
     pub meta: Vec<(String, String)>,
-    /// Nice value (-20..=19) of the tracer's drain and writer threads: a high
-    /// weight keeps them from falling behind (and dropping) on a busy host.
-    #[arg(long, value_name = "N", default_value_t = super::priority::TRACER_NICE,
-          value_parser = clap::value_parser!(i32).range(-20..=19), allow_hyphen_values = true)]
-    pub nice: i32,
+    /// How the tracer's drain and writer threads are scheduled: fifo[:N]
+    /// (SCHED_FIFO, the default: they never wait behind the load, so nothing is
+    /// dropped on a busy host), nice:N, or normal.
+    #[arg(long, value_name = "P", default_value_t = super::priority::DEFAULT_PRIORITY)]
+    pub priority: super::priority::Priority,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,

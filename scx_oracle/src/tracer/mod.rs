@@ -35,6 +35,7 @@ use trace::{Format, TraceWriter};
 
 pub use args::TraceArgs;
 pub use background::{BackgroundWriter, QueueOptions};
+pub use priority::Priority;
 pub use source::{EventSource, SourceOptions};
 
 pub fn run(args: TraceArgs) -> Result<i32> {
@@ -58,8 +59,8 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         ..QueueOptions::default()
     };
     queue.batches = args.debug_writer_queue.unwrap_or(queue.batches);
-    queue.nice = Some(args.nice);
-    priority::renice_this_thread(args.nice); // the drain thread
+    queue.priority = args.priority;
+    args.priority.apply_to_this_thread(); // the drain thread
     let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
     let out = record::record(
