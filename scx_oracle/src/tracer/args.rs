@@ -42,7 +42,11 @@ pub struct TraceArgs {
     /// the writer's queue overflow into counted drops.
     #[arg(long, value_name = "MS", hide = true)]
     pub debug_writer_delay_ms: Option<u64>,
-    /// Testing aid: batches the writer's queue holds (default 32).
+    /// Testing aid: drain the rings every MS milliseconds instead of every 20,
+    /// to see a small ring overflow into counted drops.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub debug_drain_ms: Option<u64>,
+    /// Testing aid: batches the writer's queue holds (default 8).
     #[arg(long, value_name = "N", hide = true)]
     pub debug_writer_queue: Option<usize>,
 }

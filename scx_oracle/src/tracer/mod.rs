@@ -68,6 +68,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         &mut writer,
         &stop,
         args.duration.map(Duration::from_secs_f64),
+        args.debug_drain_ms.map_or(record::DRAIN_INTERVAL, Duration::from_millis),
         progress,
     )?;
     let meta = meta::complete(meta, &args, &out)?;
