@@ -54,12 +54,13 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         comm_prefix: args.comm_filter.clone(),
     };
     let mut source = EventSource::open(&mut open_object, &opts)?;
-    let mut queue = QueueOptions {
+    let default = QueueOptions::default();
+    let queue = QueueOptions {
+        batches: args.debug_writer_queue.unwrap_or(default.batches),
         throttle: args.debug_writer_delay_ms.map(Duration::from_millis),
-        ..QueueOptions::default()
+        priority: args.priority,
+        ..default
     };
-    queue.batches = args.debug_writer_queue.unwrap_or(queue.batches);
-    queue.priority = args.priority;
     args.priority.apply_to_this_thread(); // the drain thread
     let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
