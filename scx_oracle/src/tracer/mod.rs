@@ -46,7 +46,6 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     let meta = meta::user_meta(&args)?;
     let stop = stop_on_signals()?;
 
-    let writer = TraceWriter::create(&args.output)?;
     let mut open_object = MaybeUninit::uninit();
     let opts = SourceOptions {
         ring_mb: args.ring_mb,
@@ -54,6 +53,8 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         comm_prefix: args.comm_filter.clone(),
     };
     let mut source = EventSource::open(&mut open_object, &opts)?;
+    // FILE.partial appears once the probes are attached: scripts wait for it.
+    let writer = TraceWriter::create(&args.output)?;
     let default = QueueOptions::default();
     let queue = QueueOptions {
         batches: args.debug_writer_queue.unwrap_or(default.batches),
