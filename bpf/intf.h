@@ -79,6 +79,7 @@ struct oracle_counters {
 	u64 agent_preempts;	/* CPUs preempted to run a parked agent */
 	u64 drain_errors;	/* bpf_user_ringbuf_drain() failures */
 	u64 refill_wakeups;	/* agent woken to refill a drained CPU queue */
+	u64 agent_thread_dispatches; /* the agent's helper threads, placed by BPF */
 };
 
 #endif /* __ORACLE_INTF_H */

@@ -9,7 +9,7 @@
  *  - the agent has its own DSQ, served first whenever work is pending;
  *  - a 1 s timer wakes the agent when it has not run for a while;
  *  - a full ring sends the task straight to the shared DSQ (congestion);
- *  - kernel threads never wait for userspace;
+ *  - kernel threads and the agent's own helper threads never wait for userspace;
  *  - a decision for a task that was dequeued or re-enqueued since is dropped;
  *  - a policy that holds tasks back on purpose (oracle: one task queued ahead per CPU) is
  *    woken when a CPU's queue runs dry or the CPU is about to idle (see refill_needed).
@@ -35,7 +35,9 @@ const volatile bool preempt_agent = true;
 
 struct oracle_counters cnt;
 u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
-u64 agent_pending;			/* tasks the agent could dispatch now */
+u64 agent_pending;			/* tasks the agent could dispatch now; the agent
+					   also sets it while a round is under way, so a
+					   preempted round is resumed first */
 u64 agent_held;				/* tasks it holds back until a CPU needs one */
 u64 agent_last_run;
 static u32 agent_needed;
@@ -270,6 +272,15 @@ void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
 		__sync_fetch_and_add(&cnt.kthread_dispatches, 1);
 		return;
 	}
+	/*
+	 * The agent's other threads (model reload, stats server, trace writer) serve the agent:
+	 * they must not wait on its decisions, nor queue behind the load it schedules.
+	 */
+	if (p->tgid == agent_pid) {
+		insert_shared(p, enq_flags);
+		__sync_fetch_and_add(&cnt.agent_thread_dispatches, 1);
+		return;
+	}
 	tctx = lookup_ctx(p);
 	if (!tctx) {
 		insert_shared(p, enq_flags);
@@ -328,6 +339,7 @@ static void refill_needed(s32 cpu)
 {
 	if (agent_held && !scx_bpf_dsq_nr_queued(cpu_dsq(cpu))) {
 		__sync_fetch_and_add(&cnt.refill_wakeups, 1);
+		__sync_fetch_and_or(&agent_needed, 1);
 		wake_agent();
 	}
 }

@@ -27,10 +27,16 @@ def main(argv=None):
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     t.add_argument("--device", default="auto", help="auto (a GPU if present), cpu, cuda")
 
-    e = sub.add_parser("eval", help="top-1/top-3 of a model and the baselines on the test splits")
-    e.add_argument("--dataset", type=Path, required=True)
+    e = sub.add_parser("eval", help="top-1/top-3 of a model and the baselines on a dataset's test "
+                                    "splits, or on any traces")
+    e.add_argument("--dataset", type=Path, default=None, help="directory with manifest.json: "
+                   "score its test splits")
+    e.add_argument("--trace", type=Path, nargs="+", default=None,
+                   help="trace files or directories of *.parquet: score all their steps, per CPU")
     e.add_argument("--model", type=Path, required=True, help="model.pt checkpoint or exported .onnx")
-    e.add_argument("--out", type=Path, required=True, help="directory for eval.json, report.md, accuracy.svg")
+    e.add_argument("--out", type=Path, default=None, help="directory for eval.json, report.md, "
+                   "accuracy.svg (needed with --dataset)")
+    e.add_argument("--json-out", type=Path, default=None, help="with --trace: the result JSON only")
     e.add_argument("--holdout-workloads", default=None)
 
     x = sub.add_parser("export", help="checkpoint -> ONNX one-step graph with the encoding in its metadata")
@@ -54,9 +60,11 @@ def main(argv=None):
     u.add_argument("--seed", type=int, default=1)
 
     args = ap.parse_args(argv)
+    from .errors import ModelError
     try:
         run(args)
-    except (ValueError, OSError) as e:   # bad input: say what and where, no traceback
+    # ModelError is ours; ValueError/OSError come from the trace reader and the file system
+    except (ModelError, ValueError, OSError) as e:   # bad input: say what and where, no traceback
         print(f"python -m model {args.cmd}: error: {e}", file=sys.stderr)
         return 1
 

@@ -1,10 +1,25 @@
 """Baselines scored on exactly the steps the model is scored on, learning online from the run's
-own past like the model's state does. Each returns its top-3 guesses (task ids) per step. They
-know what the model knows at a switch: the outgoing task cannot be next, so it is never guessed.
-Task identity is the pid, with 0 for the CPU's idle task. No baseline has an unknown class."""
+own past like the model's state does. oracle/src/baselines.rs implements the same rules and
+model/tests/test_eval_agreement.py keeps the two equal.
+
+Two kinds:
+- `recent_wakeup` is a hand rule on the model's own encoded candidate features, so it sees the
+  wakeup/runnable state the model sees: it scores slots like the model (ties to the lower slot).
+- The identity baselines (last_task, most_frequent, markov_k, repeat_k) see only which task ran
+  when on this CPU. Each returns its top-3 guesses (pids, 0 = the CPU's idle task) per step. They
+  know what the model knows at a switch: the outgoing task cannot be next, so it is never guessed.
+No baseline has an unknown class.
+"""
 from collections import Counter, defaultdict
 
+import numpy as np
+
 TOP = 3
+# Every baseline, the strongest of which the model's margin is measured against.
+BASELINES = ("recent_wakeup", "last_task", "most_frequent", "markov_1", "markov_2", "repeat_3",
+             "repeat_4")
+# recent_wakeup's score tiers (higher ranks first; the same constants in baselines.rs)
+WOKEN, RUNNABLE, IDLE, OTHER, NEVER = 3.0, 1.0, 0.5, 0.0, -1.0
 
 
 def _top(ranked, prev):
@@ -18,7 +33,8 @@ def _top(ranked, prev):
 
 
 def last_task(seq):
-    """The tasks that ran before the outgoing one on this CPU, most recent first."""
+    """The tasks that ran before the outgoing one on this CPU, most recent first. (The task
+    picked k switches ago for k = 2 is the same rule, so there is no repeat_2.)"""
     hist, out = [], []
     for prev, nxt in zip(seq.prev, seq.next):
         out.append(_top(hist, prev))
@@ -28,7 +44,7 @@ def last_task(seq):
 
 
 def most_frequent(seq):
-    """The tasks picked most often on this CPU so far."""
+    """The tasks picked most often on this CPU so far (ties: the one first seen)."""
     counts, out = Counter(), []
     for prev, nxt in zip(seq.prev, seq.next):
         out.append(_top([p for p, _ in counts.most_common(TOP + 1)], prev))
@@ -65,32 +81,34 @@ def repeat_pattern(seq, k):
     return out
 
 
-def longest_waiting(seq, spec):
-    """Not one of the issue's baselines, but the obvious hand-written rule on the model's own
-    candidate features: the runnable task woken onto this CPU that has waited longest, else idle.
-    It shows how much the LSTM adds over the encoding itself."""
+def recent_wakeup_scores(steps, cands, spec):
+    """Slot scores [N, K] of the rule: a task woken onto this CPU (not preempted), most recently
+    woken first; else the first runnable candidate; else idle. Empty slots and the outgoing task
+    are never picked; idle is not picked again when it is the outgoing task."""
     ci = {n: i for i, n in enumerate(spec["candidate_features"])}
-    out = []
-    for cands, pids, prev in zip(seq.cands, seq.cand_pids, seq.prev):
-        waiting = [(-row[ci["since_woken"]], slot) for slot, row in enumerate(cands)
-                   if row[ci["present"]] > 0 and row[ci["woken_here"]] > 0 and not row[ci["is_prev"]]]
-        ranked = [int(pids[slot]) for _, slot in sorted(waiting)] + [0]
-        out.append(_top(ranked, prev))
-    return out
+    col = lambda name: cands[..., ci[name]]   # noqa: E731
+    present = col("present") > 0
+    prev_idle = steps[:, spec["step_features"].index("prev_idle")] > 0
+    idle = (col("is_idle") > 0) & present
+    task = present & ~idle & ~(col("is_prev") > 0)
+    runnable = task & (col("runnable") > 0)
+    woken = runnable & (col("woken_here") > 0) & ~(col("preempted") > 0)
+    s = np.full(cands.shape[:2], np.float32(NEVER), np.float32)
+    s[task] = np.float32(OTHER)
+    s[idle & ~prev_idle[:, None]] = np.float32(IDLE)
+    s[runnable] = np.float32(RUNNABLE)
+    # most recent wakeup first: the smaller since_woken, the higher (f32 as in Rust)
+    s[woken] = np.float32(WOKEN) - col("since_woken")[woken].astype(np.float32)
+    return s
 
 
-def all_baselines(seq, spec):
+def identity_baselines(seq):
+    """{name: per-step top-3 pid guesses} for the identity baselines."""
     return {
         "last_task": last_task(seq),
         "most_frequent": most_frequent(seq),
         "markov_1": markov(seq, 1),
         "markov_2": markov(seq, 2),
-        "repeat_2": repeat_pattern(seq, 2),
         "repeat_3": repeat_pattern(seq, 3),
         "repeat_4": repeat_pattern(seq, 4),
-        "longest_waiting": longest_waiting(seq, spec),
     }
-
-
-ISSUE_BASELINES = ("last_task", "most_frequent", "markov_1", "markov_2", "repeat_2", "repeat_3",
-                   "repeat_4")

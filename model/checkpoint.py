@@ -2,6 +2,7 @@
 import torch
 
 from .atomic import replacing
+from .errors import BadInput
 from .net import OracleNet
 
 
@@ -17,9 +18,9 @@ def load_checkpoint(path):
         text = str(e).strip()
         reason = ("it holds more than tensors" if "Weights only load failed" in text
                   else text.splitlines()[0] if text else type(e).__name__)
-        raise SystemExit(f"{path}: not a model checkpoint written by `python -m model train` ({reason})")
+        raise BadInput(f"{path}: not a model checkpoint written by `python -m model train` ({reason})")
     if not isinstance(ck, dict) or not {"config", "state_dict", "spec"} <= ck.keys():
-        raise SystemExit(f"{path}: a torch file, but not a checkpoint written by `python -m model train`")
+        raise BadInput(f"{path}: a torch file, but not a checkpoint written by `python -m model train`")
     net = OracleNet(**ck["config"])
     net.load_state_dict(ck["state_dict"])
     net.eval()

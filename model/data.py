@@ -15,6 +15,7 @@ import numpy as np
 
 from .atomic import replacing
 from .encoding import encode_trace
+from .errors import BadInput
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "model"
@@ -47,7 +48,7 @@ class Sequence:
 def load_manifest(dataset):
     path = Path(dataset) / "manifest.json"
     if not path.exists():
-        raise SystemExit(f"{dataset}: no manifest.json (make one with scripts/collect-dataset)")
+        raise BadInput(f"{dataset}: no manifest.json (make one with scripts/collect-dataset)")
     return json.loads(path.read_text())["files"]
 
 
@@ -57,7 +58,7 @@ def split_runs(files, holdout=DEFAULT_HOLDOUT):
     known = {f["workload"] for f in files}
     unknown = holdout - known
     if unknown:
-        raise SystemExit(f"holdout workloads not in the dataset: {', '.join(sorted(unknown))}")
+        raise BadInput(f"holdout workloads not in the dataset: {', '.join(sorted(unknown))}")
     out = {"train": [], "val": [], "test_seen": [], "test_unseen": []}
     for f in files:
         if f["workload"] in holdout:
@@ -65,7 +66,7 @@ def split_runs(files, holdout=DEFAULT_HOLDOUT):
             continue
         reps = sorted({g["repetition"] for g in files if g["workload"] == f["workload"]})
         if len(reps) < 3:
-            raise SystemExit(f"workload {f['workload']}: {len(reps)} repetitions; a split by run "
+            raise BadInput(f"workload {f['workload']}: {len(reps)} repetitions; a split by run "
                              "needs at least 3 (train, validation, test)")
         r = f["repetition"]
         out["test_seen" if r == reps[-1] else "val" if r == reps[-2] else "train"].append(f)

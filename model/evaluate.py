@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import replacing
-from .baselines import ISSUE_BASELINES, all_baselines
+from .baselines import BASELINES, identity_baselines, recent_wakeup_scores
 from .data import encode_runs, holdout_from, load_manifest, split_runs
 from .encoding import load_spec
+from .errors import BadInput, EvalError, ModelVersionError
 
 MODEL = "model"
 TEST_SPLITS = ("test_seen", "test_unseen")
-
-
-class ModelVersionError(SystemExit):
-    pass
+SCORING = ("top-k over the candidate set; a next task outside it is a miss for the model; "
+           "baselines exclude the outgoing task like the model")
 
 
 def check_spec(model_spec, where):
@@ -49,7 +48,7 @@ class OnnxScorer:
             opts.intra_op_num_threads = 1
             self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:
-            raise SystemExit(f"{path}: cannot load the ONNX model: {e}")
+            raise BadInput(f"{path}: cannot load the ONNX model: {e}")
         meta = self.sess.get_modelmeta().custom_metadata_map
         spec = json.loads(meta["scx_oracle.encoding"]) if "scx_oracle.encoding" in meta else None
         if spec is not None and "scx_oracle.encoding_version" in meta:
@@ -87,7 +86,7 @@ class TorchScorer:
 def load_scorer(path):
     path = Path(path)
     if not path.exists():
-        raise SystemExit(f"{path}: no such model file")
+        raise BadInput(f"{path}: no such model file")
     return OnnxScorer(path) if path.suffix == ".onnx" else TorchScorer(path)
 
 
@@ -97,6 +96,7 @@ def ranked_slots(scores):
 
 
 def hits_model(seq, scores):
+    """Top-1 and top-3 hits of slot scores [N, K] (the model's, or recent_wakeup's)."""
     top = ranked_slots(scores)
     ok = seq.target >= 0
     return (ok & (top[:, 0] == seq.target)).sum(), (ok & (top == seq.target[:, None]).any(1)).sum()
@@ -110,31 +110,48 @@ def hits_guesses(seq, guesses):
     return h1, h3
 
 
+def score_seq(scorer, seq, spec):
+    """{scorer name: (steps, top-1 hits, top-3 hits)} for the model and every baseline, on the
+    same steps of one CPU sequence."""
+    n = len(seq.target)
+    out = {MODEL: (n, *hits_model(seq, scorer.scores(seq))),
+           "recent_wakeup": (n, *hits_model(seq, recent_wakeup_scores(seq.steps, seq.cands, spec)))}
+    for name, guesses in identity_baselines(seq).items():
+        out[name] = (n, *hits_guesses(seq, guesses))
+    return out
+
+
 def score_split(scorer, seqs, spec):
-    """-> per-workload and per-trace counts {scorer: [steps, top1 hits, top3 hits]}."""
+    """-> per-workload, per-trace and per-(trace, CPU) counts {scorer: [steps, top1, top3]}."""
     by_wl = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    by_trace = defaultdict(lambda: [0, 0, 0])
+    by_trace = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    by_cpu = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for seq in seqs:
-        n = len(seq.target)
-        hits = hits_model(seq, scorer.scores(seq))
-        _count(by_wl[seq.workload][MODEL], n, hits)
-        _count(by_trace[seq.file], n, hits)
-        for name, guesses in all_baselines(seq, spec).items():
-            _count(by_wl[seq.workload][name], n, hits_guesses(seq, guesses))
-    return by_wl, by_trace
+        for name, counts in score_seq(scorer, seq, spec).items():
+            for acc in (by_wl[seq.workload][name], by_trace[seq.file][name],
+                        by_cpu[(seq.file, seq.cpu)][name]):
+                _count(acc, counts)
+    return by_wl, by_trace, by_cpu
 
 
-def _count(acc, steps, hits):
-    acc[0] += steps
-    acc[1] += int(hits[0])
-    acc[2] += int(hits[1])
+def _count(acc, counts):
+    for i, v in enumerate(counts):
+        acc[i] += int(v)
 
 
-def summarise(by_wl, by_trace):
-    def rates(acc):
-        n, h1, h3 = acc
-        return {"steps": n, "top1": h1 / n if n else 0.0, "top3": h3 / n if n else 0.0}
+def rates(acc):
+    n, h1, h3 = acc
+    return {"steps": n, "top1": h1 / n if n else 0.0, "top3": h3 / n if n else 0.0}
 
+
+def strongest(table, key="top1"):
+    """The baseline with the best `key` in {scorer: rates}, with the model's margin over it."""
+    best = max(BASELINES, key=lambda s: table[s][key])
+    return {"name": best, "top1": table[best][key],
+            "margin_points": 100 * (table[MODEL][key] - table[best][key])}
+
+
+def summarise(by_wl, by_trace, by_cpu=None):
     workloads = {w: {s: rates(a) for s, a in sorted(d.items())} for w, d in sorted(by_wl.items())}
     scorers = sorted({s for d in by_wl.values() for s in d})
     overall, macro = {}, {}
@@ -142,18 +159,47 @@ def summarise(by_wl, by_trace):
         tot = np.sum([d[s] for d in by_wl.values()], axis=0)
         overall[s] = rates(list(map(int, tot)))
         macro[s] = {k: float(np.mean([workloads[w][s][k] for w in workloads])) for k in ("top1", "top3")}
-    best = max(ISSUE_BASELINES, key=lambda s: overall[s]["top1"])
-    return {
+    out = {
         "overall": overall,
         "macro": macro,
-        "best_baseline": {"name": best, "top1": overall[best]["top1"],
-                          "margin_points": 100 * (overall[MODEL]["top1"] - overall[best]["top1"])},
+        # the margin that counts: against the strongest baseline, step-weighted and workload mean
+        "best_baseline": strongest(overall),
+        "best_baseline_workload_mean": strongest(macro),
         "workloads": workloads,
-        "traces": {f: rates(a) for f, a in sorted(by_trace.items())},
+        "traces": {f: {s: rates(a) for s, a in sorted(d.items())} for f, d in sorted(by_trace.items())},
     }
+    if by_cpu is not None:
+        cpus = defaultdict(dict)
+        for (f, cpu), d in sorted(by_cpu.items()):
+            cpus[f][str(cpu)] = {s: rates(a) for s, a in sorted(d.items())}
+        out["cpus"] = dict(cpus)
+    return out
+
+
+def print_split(name, s):
+    o = s["overall"][MODEL]
+    b, bm = s["best_baseline"], s["best_baseline_workload_mean"]
+    print(f"eval {name}: {o['steps']} steps, model top-1 {100 * o['top1']:.2f}% top-3 "
+          f"{100 * o['top3']:.2f}% (workload mean {100 * s['macro'][MODEL]['top1']:.2f}%); strongest "
+          f"baseline {b['name']} {100 * b['top1']:.2f}% ({b['margin_points']:+.2f} points), workload "
+          f"mean {bm['name']} {100 * bm['top1']:.2f}% ({bm['margin_points']:+.2f} points)", flush=True)
+
+
+def write_result(result, out):
+    out.mkdir(parents=True, exist_ok=True)
+    from .report import write_report
+    with replacing(out / "eval.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    write_report(result, out)
+    print(f"eval: wrote {out / 'eval.json'}, report.md, accuracy.svg ({result['wall_s']} s)")
 
 
 def main(args):
+    if args.trace:
+        from .eval_traces import main as traces_main
+        return traces_main(args)
+    if args.dataset is None:
+        raise EvalError("give --dataset DIR (a manifest's test splits) or --trace T... (any traces)")
     t0 = time.time()
     scorer = load_scorer(args.model)
     spec = scorer.spec
@@ -161,23 +207,16 @@ def main(args):
     split = split_runs(load_manifest(args.dataset), holdout)
     result = {"model": str(args.model), "encoding_version": spec["version"],
               "dataset": str(args.dataset), "holdout_workloads": list(holdout),
-              "scoring": "top-k over the candidate set; a next task outside it is a miss; "
-                         "baselines exclude the outgoing task like the model", "splits": {}}
+              "scoring": SCORING, "splits": {}}
     for name in TEST_SPLITS:
         if not split[name]:
             continue
         seqs = encode_runs(args.dataset, split[name], spec)
-        s = summarise(*score_split(scorer, seqs, spec))
+        s = summarise(*score_split(scorer, seqs, spec)[:2])
         s["runs"] = [f["file"] for f in split[name]]
         result["splits"][name] = s
-        o = s["overall"][MODEL]
-        print(f"eval {name}: {o['steps']} steps, model top-1 {100 * o['top1']:.2f}% top-3 "
-              f"{100 * o['top3']:.2f}%; best baseline {s['best_baseline']['name']} "
-              f"{100 * s['best_baseline']['top1']:.2f}%", flush=True)
+        print_split(name, s)
     result["wall_s"] = round(time.time() - t0, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    from .report import write_report
-    with replacing(args.out / "eval.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    write_report(result, args.out)
-    print(f"eval: wrote {args.out / 'eval.json'}, report.md, accuracy.svg ({result['wall_s']} s)")
+    if args.out is None:
+        raise EvalError("--out DIR is needed with --dataset")
+    write_result(result, args.out)

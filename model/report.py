@@ -1,32 +1,43 @@
 """eval.json -> report.md (tables per split and workload) and accuracy.svg (model vs baselines)."""
 from pathlib import Path
 
-from .baselines import ISSUE_BASELINES
+from .baselines import BASELINES
 
 SPLIT_TITLES = {"test_seen": "Held-out repetitions of seen workloads",
-                "test_unseen": "Workloads held out of training entirely"}
-SHOWN = ("model",) + ISSUE_BASELINES + ("longest_waiting",)
+                "test_unseen": "Workloads held out of training entirely",
+                "traces": "The given traces"}
+SHOWN = ("model",) + BASELINES
 
 
 def pct(x):
     return f"{100 * x:.1f}"
 
 
+def margins(s):
+    """One line: the model against the strongest baseline, step-weighted and workload mean."""
+    b, bm = s["best_baseline"], s["best_baseline_workload_mean"]
+    return (f"Step-weighted: model **{pct(s['overall']['model']['top1'])}%** top-1, "
+            f"{pct(s['overall']['model']['top3'])}% top-3; strongest baseline `{b['name']}` "
+            f"{pct(b['top1'])}% (**{b['margin_points']:+.1f} points**). Workload mean: model "
+            f"**{pct(s['macro']['model']['top1'])}%**; strongest baseline `{bm['name']}` "
+            f"{pct(bm['top1'])}% (**{bm['margin_points']:+.1f} points**).")
+
+
 def write_report(result, out):
     out = Path(out)
+    if "dataset" in result:
+        source = (f"dataset `{result['dataset']}`; held-out workloads: "
+                  f"{', '.join(result['holdout_workloads'])}")
+    else:
+        source = f"{len(result['traces'])} traces given with --trace"
     lines = [f"# Next-task prediction: `{result['model']}`", "",
-             f"Encoding version {result['encoding_version']}; dataset `{result['dataset']}`; "
-             f"held-out workloads: {', '.join(result['holdout_workloads'])}.", "",
-             f"Scoring: {result['scoring']}. Top-1 (top-3) in %. `longest_waiting` is an extra "
-             "hand-written rule on the model's own candidate features, not one of the issue's "
-             "baselines.", ""]
+             f"Encoding version {result['encoding_version']}; {source}.", "",
+             f"Scoring: {result['scoring']}. Top-1 (top-3) in %. `recent_wakeup` is a hand rule on "
+             "the model's own candidate features (a task woken onto this CPU and not preempted, "
+             "most recently woken first; else the first runnable candidate; else idle); the others "
+             "see only which task ran when (see model/baselines.py).", ""]
     for name, s in result["splits"].items():
-        best = s["best_baseline"]
-        lines += [f"## {SPLIT_TITLES.get(name, name)}", "",
-                  f"Step-weighted: model **{pct(s['overall']['model']['top1'])}%** top-1, "
-                  f"{pct(s['overall']['model']['top3'])}% top-3; best baseline `{best['name']}` "
-                  f"{pct(best['top1'])}% ({best['margin_points']:+.1f} points). Workload mean: model "
-                  f"{pct(s['macro']['model']['top1'])}%.", "",
+        lines += [f"## {SPLIT_TITLES.get(name, name)}", "", margins(s), "",
                   "| workload | steps | " + " | ".join(SHOWN) + " |",
                   "|---|---:|" + "---:|" * len(SHOWN)]
         rows = list(s["workloads"].items()) + [("**all (step-weighted)**", s["overall"]),
@@ -53,14 +64,16 @@ def plot(result, path):
     fig, axes = plt.subplots(1, len(splits), figsize=(7 * len(splits), 5), squeeze=False)
     for ax, (name, s) in zip(axes[0], splits):
         wls = list(s["workloads"])
-        best = s["best_baseline"]["name"]
-        series = [("model", "LSTM model"), (best, f"best baseline ({best})"),
-                  ("longest_waiting", "longest_waiting rule")]
+        series = [("model", "LSTM model")]
+        for key in (s["best_baseline_workload_mean"]["name"], "recent_wakeup",
+                    s["best_baseline"]["name"]):
+            if key not in [k for k, _ in series]:
+                series.append((key, f"baseline {key}"))
         width = 0.8 / len(series)
         for i, (key, label) in enumerate(series):
             ax.bar([x + i * width for x in range(len(wls))],
                    [100 * s["workloads"][w][key]["top1"] for w in wls], width, label=label)
-        ax.set_xticks([x + width for x in range(len(wls))])
+        ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(wls))])
         ax.set_xticklabels(wls, rotation=35, ha="right", fontsize=8)
         ax.set_ylim(0, 100)
         ax.set_ylabel("top-1 %")

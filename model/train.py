@@ -1,7 +1,10 @@
 """`python -m model train`: the LSTM over candidate sets, cross-entropy on the slot that ran,
-AdamW, early stopping on runs held out for validation. Seeded; CPU unless a GPU is present."""
+AdamW, early stopping on runs held out for validation. Seeded; CPU unless a GPU is present.
+Under torchrun it trains with DistributedDataParallel, each process on its shard of the runs
+(model/distributed.py)."""
 import json
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -11,8 +14,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .atomic import replacing
 from .checkpoint import save_checkpoint
 from .data import encode_runs, holdout_from, load_manifest, split_runs
+from .distributed import Dist
 from .encoding import candidate_width, load_spec, step_width
 from .net import OracleNet
 
@@ -21,12 +26,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def pick_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class Windows:
@@ -50,10 +49,18 @@ class Windows:
                     break
             base += n
 
-    def batches(self, batch, rng):
+    def n_batches(self, batch):
+        return (len(self.windows) + batch - 1) // batch
+
+    def batches(self, batch, rng, n_batches):
+        """`n_batches` batches in a fresh random order; past `n_batches(batch)` (a process whose
+        shard is smaller than another's, which must take as many steps) the order wraps around
+        into another permutation."""
         order = rng.permutation(len(self.windows))
-        for i in range(0, len(order), batch):
-            yield self.gather([self.windows[j] for j in order[i:i + batch]])
+        while len(order) < (n_batches - 1) * batch + 1:
+            order = np.concatenate([order, rng.permutation(len(self.windows))])
+        for i in range(n_batches):
+            yield self.gather([self.windows[j] for j in order[i * batch:(i + 1) * batch]])
 
     def gather(self, wins):
         T = self.chunk
@@ -69,11 +76,13 @@ class Windows:
         return torch.from_numpy(steps), torch.from_numpy(cands), torch.from_numpy(target)
 
 
-def evaluate_sequences(net, seqs, device):
-    """Stateful pass over whole sequences (as the agent runs): mean loss, top-1 on scorable steps."""
+def evaluate_sequences(net, seqs, device, dist=None):
+    """Stateful pass over whole sequences (as the agent runs): mean loss over the steps whose
+    next task is a candidate, top-1 over every step (a next task outside the set is a miss).
+    Distributed: each process passes its own sequences and the sums are added over processes."""
     net.eval()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    total = hits = n = 0
+    total = hits = n = scorable = 0
     with torch.no_grad():
         for s in seqs:
             scores, _ = net(torch.from_numpy(s.steps)[None].to(device),
@@ -83,7 +92,10 @@ def evaluate_sequences(net, seqs, device):
             total += loss_fn(scores[0][ok], tgt[ok]).item()
             hits += (scores[0].argmax(-1) == tgt).sum().item()
             n += len(tgt)
-    return total / max(int(sum((s.target >= 0).sum() for s in seqs)), 1), hits / max(n, 1)
+            scorable += int(ok.sum().item())
+    if dist is not None:
+        total, hits, n, scorable = dist.sum([total, hits, n, scorable])
+    return total / max(scorable, 1), hits / max(n, 1)
 
 
 def init_main(args):
@@ -94,28 +106,33 @@ def init_main(args):
     print(f"init: untrained checkpoint -> {args.out}")
 
 
-def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=None):
-    """Train on `train_seqs`, early-stop on `val_seqs`; -> (best net on CPU, history, best val loss)."""
+def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=None, dist=None):
+    """Train on `train_seqs`, early-stop on `val_seqs`; -> (best net on CPU, history, best val loss).
+    With `dist` active, the sequences are this process's shard and `args.batch` the global batch."""
     t0 = time.time()
+    dist = dist or Dist("cpu")
     windows = windows or Windows(train_seqs, args.chunk, args.burn_in)
     net = OracleNet(step_width(spec), candidate_width(spec), args.hidden, args.layers,
                     pool=args.pool).to(device)
+    model = dist.wrap(net)   # DDP averages the gradients over processes
+    batch = dist.local_batch(args.batch)
+    n_batches = dist.max(windows.n_batches(batch))   # every process takes as many steps
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-1)
     # cosine decay to 5% of the peak rate over the epoch budget: the late, small steps are
     # where the last points of accuracy come from
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda e: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(e / args.epochs, 1.0))))
-    rng = np.random.default_rng(args.seed)
+    rng = (np.random.default_rng([args.seed, dist.rank]) if dist.active
+           else np.random.default_rng(args.seed))
     best, best_state, stale, history = float("inf"), None, 0, []
     for epoch in range(1, args.epochs + 1):
         net.train()
-        n_batches = (len(windows.windows) + args.batch - 1) // args.batch
         running = 0.0
-        bar = tqdm(windows.batches(args.batch, rng), total=n_batches, desc=f"epoch {epoch}",
-                   leave=False, mininterval=1.0, disable=None)  # a bar on a terminal only
+        bar = tqdm(windows.batches(batch, rng, n_batches), total=n_batches, desc=f"epoch {epoch}",
+                   leave=False, mininterval=1.0, disable=None if dist.main else True)
         for i, (steps, cands, target) in enumerate(bar, 1):
-            scores, _ = net(steps.to(device), cands.to(device))
+            scores, _ = model(steps.to(device), cands.to(device))
             loss = loss_fn(scores.reshape(-1, scores.shape[-1]), target.to(device).reshape(-1))
             opt.zero_grad()
             loss.backward()
@@ -124,18 +141,21 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
             running += loss.item()
             bar.set_postfix(loss=f"{running / i:.4f}")
         sched.step()
-        val_loss, val_top1 = evaluate_sequences(net, val_seqs, device)
-        history.append(dict(epoch=epoch, train_loss=running / n_batches, val_loss=val_loss,
+        val_loss, val_top1 = evaluate_sequences(net, val_seqs, device, dist)
+        train_loss = dist.sum([running / n_batches])[0] / dist.world
+        history.append(dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss,
                             val_top1=val_top1, elapsed_s=round(time.time() - t0, 1)))
-        print(f"epoch {epoch:2d}: train loss {running / n_batches:.4f}  val loss {val_loss:.4f}  "
-              f"val top-1 {100 * val_top1:.2f}%  ({time.time() - t0:.0f} s)", flush=True)
+        if dist.main:
+            print(f"epoch {epoch:2d}: train loss {train_loss:.4f}  val loss {val_loss:.4f}  "
+                  f"val top-1 {100 * val_top1:.2f}%  ({time.time() - t0:.0f} s)", flush=True)
         if val_loss < best - 1e-4:
             best, stale = val_loss, 0
             best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
         else:
             stale += 1
-            if stale >= args.patience:
-                print(f"train: early stop, no better validation loss for {args.patience} epochs")
+            if stale >= args.patience:   # the same decision on every process (same sums)
+                if dist.main:
+                        print(f"train: early stop, no better validation loss for {args.patience} epochs")
                 break
     net = net.cpu()
     net.load_state_dict(best_state)
@@ -143,34 +163,54 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
 
 
 def main(args):
+    dist = Dist(args.device)
+    try:
+        train_main(args, dist)
+    finally:
+        dist.close()
+
+
+def train_main(args, dist):
     t0 = time.time()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    device = dist.device
+    threads = args.threads
+    if not threads and dist.active and device.type == "cpu":   # share the cores of this machine
+        threads = max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", dist.world)))
+    if threads:
+        torch.set_num_threads(threads)
     seed_everything(args.seed)
-    device = pick_device(args.device)
     spec = load_spec()
     holdout = holdout_from(args.holdout_workloads)
     split = split_runs(load_manifest(args.dataset), holdout)
-    print(f"train: {len(split['train'])} training runs, {len(split['val'])} validation runs, "
-          f"held-out workloads: {', '.join(holdout) or 'none'}; device {device}", flush=True)
-    train_seqs = encode_runs(args.dataset, split["train"], spec)
-    val_seqs = encode_runs(args.dataset, split["val"], spec)
+    train_rows, val_rows = dist.shard(split["train"], "training"), dist.shard(split["val"], "validation")
+    say = print if dist.main else (lambda *a, **k: None)
+    say(f"train: {len(split['train'])} training runs, {len(split['val'])} validation runs, "
+        f"held-out workloads: {', '.join(holdout) or 'none'}; device {device}"
+        + (f"; {dist.world} processes ({dist.backend}), each on its shard of the runs"
+           if dist.active else ""), flush=True)
+    train_seqs = encode_runs(args.dataset, train_rows, spec)
+    val_seqs = encode_runs(args.dataset, val_rows, spec)
     windows = Windows(train_seqs, args.chunk, args.burn_in)
-    args.out.mkdir(parents=True, exist_ok=True)
-    print(f"train: {len(windows.target)} training steps in {len(windows.windows)} windows, "
-          f"{sum(len(s.target) for s in val_seqs)} validation steps "
-          f"(encoded in {time.time() - t0:.1f} s)", flush=True)
+    train_steps = int(dist.sum([len(windows.target)])[0])
+    say(f"train: {train_steps} training steps in {int(dist.sum([len(windows.windows)])[0])} windows, "
+        f"{int(dist.sum([sum(len(s.target) for s in val_seqs)])[0])} validation steps "
+        f"(encoded in {time.time() - t0:.1f} s)", flush=True)
 
-    net, history, best = fit(train_seqs, val_seqs, spec, args, device, windows)
+    net, history, best = fit(train_seqs, val_seqs, spec, args, device, windows, dist)
+    if not dist.main:
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
     info = dict(trained=True, seed=args.seed, dataset=str(args.dataset), holdout=list(holdout),
                 train_runs=[f["file"] for f in split["train"]],
                 val_runs=[f["file"] for f in split["val"]],
                 best_val_loss=best, epochs_run=len(history), hidden=args.hidden, layers=args.layers,
                 pool=args.pool, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
-                weight_decay=args.weight_decay, train_steps=int(len(windows.target)),
+                weight_decay=args.weight_decay, train_steps=train_steps,
                 wall_s=round(time.time() - t0, 1), device=str(device),
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), processes=dist.world,
+                backend=dist.backend if dist.active else None)
     save_checkpoint(args.out / "model.pt", net, spec, info)
-    (args.out / "train.json").write_text(json.dumps(dict(info, history=history), indent=2) + "\n")
+    with replacing(args.out / "train.json") as tmp:
+        tmp.write_text(json.dumps(dict(info, history=history), indent=2) + "\n")
     print(f"train: best validation loss {best:.4f}; wrote {args.out / 'model.pt'} "
           f"in {time.time() - t0:.0f} s")

@@ -13,8 +13,14 @@ pub fn repo_root() -> PathBuf {
 /// console log path when the harness itself fails: a VM test that cannot
 /// run is a failure, never a skip.
 pub fn run_scenario(scenario: &str, extra: &[&str]) -> Value {
+    run_scenario_as(scenario, scenario, extra)
+}
+
+/// [`run_scenario`] with results under `target/vm-results/tests/LABEL/`, for tests that
+/// run one scenario with different parameters.
+pub fn run_scenario_as(label: &str, scenario: &str, extra: &[&str]) -> Value {
     let root = repo_root();
-    let out = root.join("target/vm-results/tests");
+    let out = root.join("target/vm-results/tests").join(label);
     let status = Command::new(root.join("scripts/vm-run"))
         .arg(scenario)
         .arg("--out")
@@ -49,6 +55,19 @@ pub fn dmesg_errors(v: &Value) -> Vec<String> {
         .iter()
         .map(|l| l.as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// The agent's metric lines as the harness parsed them (`stats_lines`, `monitor_lines`).
+pub fn metric_lines<'a>(v: &'a Value, key: &str) -> &'a Vec<Value> {
+    v[key].as_array().unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// Sorted metric names of one metrics object (a summary's `metrics` or one parsed line).
+pub fn metric_names(m: &Value) -> Vec<String> {
+    let mut names: Vec<String> =
+        m.as_object().unwrap_or_else(|| panic!("not a metrics object: {m}")).keys().cloned().collect();
+    names.sort();
+    names
 }
 
 /// Checks shared by every scenario in which the agent ran and was stopped

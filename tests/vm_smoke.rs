@@ -1,5 +1,7 @@
-//! Boots the VM, runs the agent with the FIFO policy under a short workload.
-use tests::{assert_clean_run, run_scenario, u64_field};
+//! Boots the VM, runs the agent with the FIFO policy under a short workload, and reads its
+//! metrics three ways: the --stats lines, `run --monitor` from a second process, the summary.
+use serde_json::Value;
+use tests::{assert_clean_run, metric_lines, metric_names, run_scenario, u64_field};
 
 #[test]
 fn smoke_enables_and_decides_in_userspace() {
@@ -10,4 +12,24 @@ fn smoke_enables_and_decides_in_userspace() {
     assert!(u64_field(&v, "userspace_decisions") > u64_field(&v, "direct_dispatches"), "{v}");
     assert_eq!(v["agent"]["policy"], "fifo");
     assert_eq!(v["workload_exit_code"].as_i64(), Some(0), "workload failed");
+    monitor_matches_stats_line_and_summary(&v);
+}
+
+/// `run --monitor 1` attached to the running agent printed the metrics the agent's own
+/// --stats lines and its summary JSON carry, under the same names, with live values.
+fn monitor_matches_stats_line_and_summary(v: &Value) {
+    assert_eq!(v["facts"]["monitor_exit_code"].as_i64(), Some(0), "monitor failed");
+    let summary = metric_names(&v["metrics"]);
+    assert!(summary.iter().any(|n| n == "drain_errors"), "{summary:?}");
+    let stats = metric_lines(v, "stats_lines");
+    let monitor = metric_lines(v, "monitor_lines");
+    assert!(stats.len() >= 3, "{} --stats lines", stats.len());
+    assert!(monitor.len() >= 3, "{} monitor lines: the monitor never reached the agent", monitor.len());
+    for line in stats.iter().chain(monitor) {
+        assert_eq!(metric_names(line), summary, "line {line} vs summary metrics");
+    }
+    // A live agent: decisions grew between monitor requests and stayed within the final total.
+    let decided: Vec<u64> = monitor.iter().map(|l| u64_field(l, "userspace_decisions")).collect();
+    assert!(decided.windows(2).all(|w| w[0] <= w[1]) && decided.first() < decided.last(), "{decided:?}");
+    assert!(*decided.last().unwrap() <= u64_field(v, "userspace_decisions"), "{decided:?}");
 }

@@ -26,3 +26,36 @@ def periodic_events(pattern, repeats, cpu=0, first_pid=100, start_ns=1_000_000, 
                                nr_running=len(pids)))
             prev = nxt
     return events
+
+
+def write_trace(path, events):
+    """Events (dicts with schema column names) -> a schema-v1 Parquet trace the readers accept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from model.encoding import COLUMNS
+    table = pa.table({c: [e.get(c) for e in events] for c in COLUMNS})
+    pq.write_table(table.replace_schema_metadata({"schema_version": "1"}), path)
+
+
+def write_dataset(root, patterns, reps=4, repeats=200, cpus=2):
+    """A tiny dataset directory (manifest.json + traces/): one workload per `patterns` entry
+    (name -> task letters), `reps` repetitions, each on `cpus` CPUs with its own pids."""
+    import hashlib
+    import json
+    from pathlib import Path
+    root = Path(root)
+    (root / "traces").mkdir(parents=True, exist_ok=True)
+    files = []
+    for w, (name, pattern) in enumerate(sorted(patterns.items())):
+        for rep in range(1, reps + 1):
+            events = []
+            for cpu in range(cpus):
+                first = 1000 * (1 + w) + 100 * rep + 10 * cpu * len(pattern)
+                events += periodic_events(pattern, repeats + 17 * rep, cpu=cpu, first_pid=first)
+            events.sort(key=lambda e: e["ts_ns"])
+            rel = f"traces/{name}-rep{rep}.parquet"
+            write_trace(root / rel, events)
+            files.append(dict(file=rel, workload=name, repetition=rep, vcpus=cpus,
+                              sha256=hashlib.sha256((root / rel).read_bytes()).hexdigest()))
+    (root / "manifest.json").write_text(json.dumps({"files": files}, indent=1))
+    return root

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from model.checkpoint import load_checkpoint
 from model.data import split_runs
 from model.encoding import read_events
+from model import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ class BadInput(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             bad = Path(d) / "model.pt"
             bad.write_bytes(b"PK\x03\x04 truncated")
-            with self.assertRaises(SystemExit) as ctx:
+            with self.assertRaises(errors.BadInput) as ctx:
                 load_checkpoint(bad)
             self.assertIn("model.pt: not a model checkpoint", str(ctx.exception))
 
@@ -35,7 +36,7 @@ class BadInput(unittest.TestCase):
 
     def test_split_needs_three_repetitions(self):
         rows = [dict(file=f"w-rep{r}", workload="w", repetition=r, vcpus=2) for r in (1, 2)]
-        with self.assertRaises(SystemExit) as ctx:
+        with self.assertRaises(errors.BadInput) as ctx:
             split_runs(rows, holdout=())
         self.assertIn("at least 3", str(ctx.exception))
 

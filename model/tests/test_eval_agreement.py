@@ -1,49 +1,58 @@
-"""Python's eval and `scx_oracle eval` give the same top-1/top-3 (within 0.1 point) on the same
-trace with the bundled model, and Python refuses a model of another encoding version."""
+"""Python's eval and `scx_oracle eval` give the same results on the same traces with the bundled
+model: the model's top-1/top-3 within 0.1 point, every baseline's hits exactly, per CPU. And
+Python refuses a model of another encoding version. The Rust binary is built first (as
+test_rust_side.py does), so a stale one is never compared."""
 import json
-import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
 from model.data import Sequence, sequences_from_steps
 from model.encoding import encode_trace
-from model.evaluate import ModelVersionError, OnnxScorer, hits_model
+from model.errors import BadInput, ModelVersionError
+from model.evaluate import MODEL as MODEL_NAME, OnnxScorer, score_seq
+from model.tests.test_rust_side import agent, run
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "model/artifacts/oracle.onnx"
-AGENT = ROOT / "target/release/scx_oracle"
 TRACES = ["data/small/traces/hackbench_pipe-2cpu-rep4.parquet",      # seen workload, test run
           "data/small/traces/request_response-4cpu-rep1.parquet"]   # held-out workload
 
 
 def python_eval(scorer, trace):
-    steps = hits1 = hits3 = 0
+    """{cpu: {scorer: (steps, top-1 hits, top-3 hits)}}"""
+    out = {}
     for s in sequences_from_steps(encode_trace(ROOT / trace, scorer.spec)):
         seq = Sequence(file=trace, workload="", rep=0, vcpus=0, **s)
-        h1, h3 = hits_model(seq, scorer.scores(seq))
-        steps, hits1, hits3 = steps + len(seq.target), hits1 + int(h1), hits3 + int(h3)
-    return steps, hits1 / steps, hits3 / steps
+        out[seq.cpu] = score_seq(scorer, seq, scorer.spec)
+    return out
 
 
 class EvalAgreement(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not AGENT.exists():
-            subprocess.run(["cargo", "build", "--release", "-p", "scx_oracle"], cwd=ROOT, check=True)
+        cls.bin = agent()
 
     def test_python_and_rust_agree(self):
         scorer = OnnxScorer(MODEL)
-        out = subprocess.run([str(AGENT), "eval", "--model", str(MODEL)] +
-                             sum((["--trace", str(ROOT / t)] for t in TRACES), []),
-                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        out = run(self.bin, "eval", "--model", MODEL,
+                  *sum((["--trace", ROOT / t] for t in TRACES), [])).stdout
         rust = {Path(r["trace"]).name: r for r in json.loads(out)["traces"]}
         for trace in TRACES:
-            steps, top1, top3 = python_eval(scorer, trace)
+            py = python_eval(scorer, trace)
             r = rust[Path(trace).name]
-            self.assertEqual(r["steps"], steps, trace)
-            self.assertLessEqual(abs(100 * (r["top1"] - top1)), 0.1, f"{trace}: top-1 {r['top1']} vs {top1}")
-            self.assertLessEqual(abs(100 * (r["top3"] - top3)), 0.1, f"{trace}: top-3 {r['top3']} vs {top3}")
+            self.assertEqual(sorted(py), [c["cpu"] for c in r["cpus"]], trace)
+            for c in r["cpus"]:
+                p, where = py[c["cpu"]], f"{trace} cpu {c['cpu']}"
+                steps = p[MODEL_NAME][0]
+                self.assertEqual(c["steps"], steps, where)
+                for k, col in (("top1", 1), ("top3", 2)):
+                    self.assertLessEqual(abs(100 * (c[k] - p[MODEL_NAME][col] / steps)), 0.1,
+                                         f"{where}: model {k}")
+                self.assertEqual(sorted(c["baselines"]), sorted(n for n in p if n != MODEL_NAME))
+                for name, rates in c["baselines"].items():
+                    for k, col in (("top1", 1), ("top3", 2)):
+                        self.assertEqual(round(rates[k] * steps), p[name][col], f"{where}: {name} {k}")
 
     def test_python_refuses_another_encoding_version(self):
         import onnx
@@ -62,7 +71,7 @@ class EvalAgreement(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             bad = Path(d) / "corrupt.onnx"
             bad.write_bytes(b"\x08\x01garbage" * 100)
-            with self.assertRaises(SystemExit) as ctx:
+            with self.assertRaises(BadInput) as ctx:
                 OnnxScorer(bad)
             self.assertIn("corrupt.onnx", str(ctx.exception))
 

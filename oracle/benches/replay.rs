@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use oracle::events::load_sorted;
 use oracle::live::LiveModel;
-use oracle::timing::Latency;
+use oracle::timing::Percentiles;
 use oracle::{Backend, Scorer};
 use trace::Event;
 
@@ -104,13 +104,13 @@ fn main() {
     let summary = |rs: &[Run]| {
         let mut best = rs.iter().map(|r| r.model_steps as f64 / r.wall.as_secs_f64()).collect::<Vec<_>>();
         best.sort_by(f64::total_cmp);
-        let all = |f: fn(&Run) -> &Vec<Duration>| Latency::of(&rs.iter().flat_map(|r| f(r).iter().copied()).collect::<Vec<_>>());
+        let all = |f: fn(&Run) -> &Vec<Duration>| Percentiles::of(&rs.iter().flat_map(|r| f(r).iter().copied()).collect::<Vec<_>>());
         let (d, s) = (all(|r| &r.decisions), all(|r| &r.switches));
         serde_json::json!({
             "steps_per_s_median": best[best.len() / 2],
             "decision_p50_us": d.p50, "decision_p99_us": d.p99, "decision_p999_us": d.p999,
             "switch_p50_us": s.p50, "switch_p99_us": s.p99,
-            "decisions": d.steps,
+            "decisions": d.count,
         })
     };
     if only.is_some() {

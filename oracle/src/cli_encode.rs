@@ -36,7 +36,8 @@ struct Line<'a> {
     cands: Vec<&'a [f64]>,
 }
 
-fn write_step(w: &mut impl Write, s: &Step, cw: usize) -> Result<()> {
+/// One step as a JSON line (the format `python -m model encode` writes).
+pub fn write_step(w: &mut impl Write, s: &Step, cw: usize) -> Result<()> {
     let cands: Vec<f64> = s.cands.iter().map(|&v| f64::from(v)).collect();
     let line = Line {
         ts: s.ts,

@@ -2,6 +2,7 @@
 //! model/encoding.py), the ONNX Runtime runner for the exported next-task LSTM, and the
 //! `encode` / `eval` subcommands built on them. A library so benches and the agent share it.
 
+pub mod baselines;
 pub mod cli_encode;
 pub mod cli_eval;
 pub mod encoding;
@@ -13,7 +14,6 @@ pub mod onnx_file;
 pub mod ortlib;
 pub mod out_file;
 pub mod rank;
-pub mod rules;
 pub mod scorer;
 pub mod spec;
 pub mod timing;

@@ -14,7 +14,7 @@ use trace::{Event, EventKind};
 use crate::encoding::{Encoder, Step};
 use crate::model::LstmState;
 use crate::rank::rank_of;
-use crate::rules::RecentWakeup;
+use crate::baselines::RecentWakeup;
 use crate::scorer::Scorer;
 
 /// What a step the kernel took looked like to the model (shadow mode, replay).
@@ -162,12 +162,17 @@ impl LiveModel {
                 }
             }
             Ranker::RecentWakeup(rule) if score => {
-                rule.scores(&self.step, &mut self.rule_scores);
+                rule.scores(&self.step.step, &self.step.cands, &mut self.rule_scores);
                 rank_of(&self.rule_scores, target)
             }
             Ranker::RecentWakeup(_) => None,
         };
         Ok(Some(Observed { cpu, target, rank }))
+    }
+
+    /// The step of the last switch observed (what the LSTM state just consumed).
+    pub fn last_step(&self) -> &Step {
+        &self.step
     }
 
     /// The task running on `cpu` as the events tell it.
@@ -198,7 +203,7 @@ impl LiveModel {
                 scorer.peek(&d.step, &d.cands, state, Some(&self.wanted))?
             }
             Ranker::RecentWakeup(rule) => {
-                rule.scores(d, &mut self.rule_scores);
+                rule.scores(&d.step, &d.cands, &mut self.rule_scores);
                 &self.rule_scores
             }
         };

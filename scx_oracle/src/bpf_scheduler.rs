@@ -118,6 +118,14 @@ impl<'obj> BpfScheduler<'obj> {
         }
     }
 
+    /// Tells BPF how many tasks the policy holds back until a CPU needs one, so it wakes the
+    /// agent when a CPU's queue runs dry.
+    pub fn set_held(&mut self, n: usize) {
+        if let Some(bss) = self.skel.maps.bss_data.as_mut() {
+            bss.agent_held = n as u64;
+        }
+    }
+
     /// The BPF counters (`struct oracle_counters` in bpf/intf.h), totals since load.
     pub fn counters(&self) -> oracle_counters {
         let c = &self.skel.maps.bss_data.as_ref().expect("BPF bss missing").cnt;

@@ -4,11 +4,14 @@ mod bpf_intf;
 mod bpf_scheduler;
 mod bpf_skel;
 mod latency;
+mod live_events;
 mod logger;
 mod memlock;
+mod model_reload;
 mod policy;
 mod run;
 mod scheduler;
+mod shadow;
 mod stats;
 mod summary;
 mod task;
@@ -38,6 +41,9 @@ enum Command {
     Encode(oracle::cli_encode::EncodeArgs),
     /// Replay traces through an ONNX model: top-1/top-3 accuracy and inference latency as JSON.
     Eval(oracle::cli_eval::EvalArgs),
+    /// Watch the kernel's own schedule (any BPF kernel, no sched_ext): the model ranks every
+    /// switch's candidates live; online top-1/top-3 per CPU, misses, cost, events lost.
+    Shadow(shadow::ShadowArgs),
 }
 
 fn main() {
@@ -50,6 +56,7 @@ fn main() {
         Command::Trace(args) => tracer::run(args),
         Command::Encode(args) => args.run(),
         Command::Eval(args) => args.run(),
+        Command::Shadow(args) => shadow::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

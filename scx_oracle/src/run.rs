@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use crossbeam::channel::{Receiver, Sender};
 use log::{debug, info, warn};
 use scx_stats::prelude::StatsServer;
 
 use crate::bpf_scheduler::Options;
-use crate::policy::{self, POLICY_NAMES};
+use crate::live_events::LiveEvents;
+use crate::model_reload::ModelReloader;
+use crate::policy::{self, PolicyConfig, POLICY_NAMES};
 use crate::scheduler::Scheduler;
 use crate::stats::{self, Sample};
 
@@ -25,11 +28,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub slice_us: u64,
     /// Print the metrics line every SECS seconds.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub stats: Option<f64>,
     /// Load nothing: print the metrics of the scx_oracle agent running on this machine
     /// every SECS seconds, read from its stats server (/var/run/scx/root/stats).
-    #[arg(long, value_name = "SECS", conflicts_with_all = ["stats", "summary_json", "duration"])]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs,
+          conflicts_with_all = ["stats", "summary_json", "duration"])]
     pub monitor: Option<f64>,
     /// Write the run summary as JSON to FILE at exit.
     #[arg(long, value_name = "FILE")]
@@ -43,11 +47,38 @@ pub struct RunArgs {
     #[arg(long)]
     pub lazy_agent: bool,
     /// Detach after SECS seconds (default: run until SIGINT/SIGTERM).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub duration: Option<f64>,
+    /// oracle: the ONNX model (default: the bundled one). SIGHUP reloads this file.
+    #[arg(long, value_name = "M.onnx")]
+    pub model: Option<PathBuf>,
+    /// oracle: how to run the model (native: the lean graph computed in Rust, checked
+    /// against ONNX Runtime at load; auto: native when it can, else ort).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: oracle::Backend,
+    /// oracle, recent_wakeup: the most one ranking may take; a slower one is replaced by the
+    /// vruntime choice (counted as fallback_over_budget).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub budget_us: u64,
+    /// oracle, recent_wakeup: a task held longer than this is sent at once (counted as
+    /// fallback_starving), whatever the ranker says.
+    #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=4_000))]
+    pub max_wait_ms: u64,
+    /// oracle, recent_wakeup: also record the scheduler events the policy saw into this
+    /// trace, as it saw them (`scx_oracle eval`/`encode` replay the same steps).
+    #[arg(long, value_name = "T.parquet")]
+    pub record: Option<PathBuf>,
     /// Debug messages too (BPF loader output included).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// A number of seconds: finite and above zero.
+fn positive_secs(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds above 0")),
+    }
 }
 
 /// Exit status when the kernel ejected the scheduler.
@@ -70,7 +101,29 @@ pub fn run(args: RunArgs) -> Result<i32> {
     }
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slice_ns = args.slice_us * 1000;
-    let policy = policy::by_name(&args.policy, slice_ns, nr_cpus)?;
+    let model = args.model.clone().unwrap_or_else(crate::model_reload::bundled_model);
+    let cfg = PolicyConfig {
+        slice_ns,
+        nr_cpus,
+        model: model.clone(),
+        backend: args.backend,
+        budget: Duration::from_micros(args.budget_us),
+        max_wait: Duration::from_millis(args.max_wait_ms),
+    };
+    // A model that cannot be used (missing, corrupt, another encoding) is refused here,
+    // before anything attaches.
+    let policy = policy::by_name(&args.policy, &cfg)?;
+    if args.record.is_some() && !policy.wants_events() {
+        anyhow::bail!("--record: policy {} reads no scheduler events (oracle and recent_wakeup do)", args.policy);
+    }
+    let mut events_object = MaybeUninit::uninit();
+    let events = if policy.wants_events() {
+        let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?;
+        Some(LiveEvents::open(&mut events_object, args.record.as_deref(), meta)?)
+    } else {
+        None
+    };
+    let reloads = ModelReloader::start((args.policy == "oracle").then_some(model), args.backend)?;
     let opts = Options {
         slice_ns,
         direct_idle: args.direct_idle,
@@ -78,8 +131,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
         verbose: args.verbose,
     };
     let mut open_object = MaybeUninit::uninit();
-    let mut sched = Scheduler::init(&mut open_object, &opts, policy)?;
-    info!("attached as '{}', policy {}, slice {} us", sched.ops(), sched.policy_name(), args.slice_us);
+    let mut sched = Scheduler::init(&mut open_object, &opts, policy, events)?;
+    info!("attached as '{}', policy {}, slice {} us", sched.ops(), sched.policy_description(), args.slice_us);
 
     // The server thread asks the loop for samples over crossbeam channels; the loop answers
     // between rounds, so a monitor never touches the scheduler's state.
@@ -90,7 +143,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
             None
         }
     };
-    let channels = server.as_ref().map(StatsServer::channels);
+    // (to the server, from the server): a sample answers each `()` request.
+    let channels: Option<(Sender<Sample>, Receiver<()>)> = server.as_ref().map(StatsServer::channels);
 
     let start = Instant::now();
     let deadline = args.duration.map(|s| start + Duration::from_secs_f64(s));
@@ -100,6 +154,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
 
     while !shutdown.load(Ordering::Relaxed) && !sched.exited() && deadline.is_none_or(|d| Instant::now() < d) {
         sched.schedule_once()?;
+        if let Some(loaded) = reloads.try_take() {
+            match sched.swap_model(loaded) {
+                Ok(()) => info!("SIGHUP: model reloaded"),
+                Err(e) => warn!("SIGHUP: model not reloaded, the old one keeps deciding: {e:#}"),
+            }
+        }
         if let Some((to_server, from_server)) = &channels {
             while from_server.try_recv().is_ok() {
                 if to_server.send(sched.sample()).is_err() {
@@ -120,10 +180,23 @@ pub fn run(args: RunArgs) -> Result<i32> {
     }
 
     drop(server);
-    let summary = sched.report();
+    let summary = sched.report()?;
     info!("{}", summary.describe());
     if let Some(path) = &args.summary_json {
         summary.write_json(path)?;
     }
     Ok(if summary.ejected { EXIT_EJECTED } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positive_secs;
+
+    #[test]
+    fn seconds_must_be_finite_and_positive() {
+        assert_eq!(positive_secs("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "nan", "inf", "x", ""] {
+            assert!(positive_secs(bad).is_err(), "{bad} accepted");
+        }
+    }
 }

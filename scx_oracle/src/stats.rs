@@ -34,6 +34,8 @@ pub struct Metrics {
     pub ring_full_retries: u64,
     #[stat(desc = "queued-ring records too short to decode")]
     pub malformed_records: u64,
+    #[stat(desc = "agent resident memory, KiB (gauge; locked, model included)")]
+    pub rss_kib: u64,
 
     #[stat(desc = "BPF: tasks sent to the agent")]
     pub queued: u64,
@@ -57,6 +59,10 @@ pub struct Metrics {
     pub agent_preempts: u64,
     #[stat(desc = "BPF: bpf_user_ringbuf_drain() failures")]
     pub drain_errors: u64,
+    #[stat(desc = "BPF: agent woken because a CPU's queue ran dry while it held tasks")]
+    pub refill_wakeups: u64,
+    #[stat(desc = "BPF: the agent's helper threads (reload, stats, writer) placed without it")]
+    pub agent_thread_dispatches: u64,
 
     #[stat(desc = "kernel-measured enqueue -> dispatch latency p50 (us) over the window")]
     pub enqueue_to_dispatch_p50_us: f64,
@@ -72,8 +78,42 @@ pub struct Metrics {
     pub pick_p99_us: f64,
     #[stat(desc = "Policy::pick time max (us)")]
     pub pick_max_us: f64,
-    // Policy-specific metrics go here, zero for policies that do not report them: the policy
-    // fills them in Policy::report (see policy/mod.rs).
+    // Policy-specific metrics, zero for policies that do not report them: the policy fills
+    // them in Policy::report (see policy/mod.rs).
+    #[stat(desc = "tasks a policy holds back until a CPU needs one (gauge; oracle policies)")]
+    pub held: u64,
+    #[stat(desc = "scheduler events (switch, wakeup, migrate, exit) the policy observed")]
+    pub events_observed: u64,
+    #[stat(desc = "scheduler events lost in the BPF rings before the policy saw them")]
+    pub events_lost: u64,
+    #[stat(desc = "events stamped with the latest time seen because they arrived late")]
+    pub events_reordered: u64,
+    #[stat(desc = "decisions made by the ranker: the model (oracle) or the rule (recent_wakeup)")]
+    pub model_decisions: u64,
+    #[stat(desc = "decisions that fell back to vruntime order, all reasons")]
+    pub fallbacks: u64,
+    #[stat(desc = "fallbacks: ranking over --budget-us, or skipped after a run of those")]
+    pub fallback_over_budget: u64,
+    #[stat(desc = "fallbacks: the model failed to run")]
+    pub fallback_model_error: u64,
+    #[stat(desc = "fallbacks: no waiting task of the CPU among the model's candidate slots")]
+    pub fallback_not_in_candidates: u64,
+    #[stat(desc = "fallbacks: a task waited longer than --max-wait-ms")]
+    pub fallback_starving: u64,
+    #[stat(desc = "fallbacks: an idle CPU took a task waiting for a busy one")]
+    pub fallback_steal: u64,
+    #[stat(desc = "share of model decisions vruntime would also have made")]
+    pub agreement_with_vruntime: f64,
+    #[stat(desc = "one ranking (encode the question + run the model) p50 (us), since attach")]
+    pub inference_p50_us: f64,
+    #[stat(desc = "one ranking p99 (us), since attach")]
+    pub inference_p99_us: f64,
+    #[stat(desc = "tasks sent ahead to a CPU, never seen running there, given up on")]
+    pub ahead_expired: u64,
+    #[stat(desc = "model files reloaded on SIGHUP")]
+    pub model_reloads: u64,
+    #[stat(desc = "SIGHUP reloads refused (bad file): the old model kept deciding")]
+    pub model_reload_failures: u64,
 }
 
 /// What the scheduling loop hands out: cumulative totals, plus the histograms a window

@@ -2,7 +2,7 @@
 use crate::bpf_intf::{oracle_decision, oracle_queued_task};
 use crate::task::{Decision, QueuedTask, Target};
 
-pub const CPU_ANY: i32 = crate::bpf_intf::oracle_consts_ORACLE_CPU_ANY as i32;
+pub const CPU_ANY: i32 = crate::bpf_intf::oracle_consts_ORACLE_CPU_ANY;
 
 /// Decode one "queued" ring-buffer record; None if it is too short.
 pub fn decode_queued(bytes: &[u8]) -> Option<QueuedTask> {

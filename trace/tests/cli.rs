@@ -95,7 +95,7 @@ fn stats_group_by_workload_metadata() {
     let s = stats::compute(&files, Default::default()).unwrap();
     assert_eq!(s.len(), 1, "same workload=demo");
     assert_eq!(s[0].files.len(), 2);
-    assert_eq!(s[0].events, 22);
+    assert_eq!(s[0].events, 23); // ftrace.txt: 11 (its sched_waking is a wakeup), perf: 12
     assert_eq!(s[0].events_lost, 130);
     StatsArgs {
         traces: files.clone(),

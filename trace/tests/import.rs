@@ -39,7 +39,7 @@ fn perf_sched_script_sample() {
         counts(&[
             ("blank", 1),
             ("comment", 4),
-            ("other_event", 1),
+            ("sched_stat_runtime", 1),
             ("truncated_last_line", 1)
         ])
     );
@@ -117,7 +117,7 @@ fn perf_sched_script_sample() {
 fn ftrace_sample() {
     let (r, ev) = run(ImportFormat::Ftrace, "ftrace.txt");
     assert_eq!(r.lines_read, 29);
-    assert_eq!(r.events_written, 10);
+    assert_eq!(r.events_written, 11);
     assert_eq!(r.events_lost, 130);
     assert_eq!(
         r.ignored,
@@ -125,7 +125,6 @@ fn ftrace_sample() {
             ("comment", 12),
             ("cpu_buffer_started", 1),
             ("lost_events_marker", 2),
-            ("other_event", 1),
             ("truncated_last_line", 1)
         ])
     );
@@ -159,16 +158,20 @@ fn ftrace_sample() {
     );
     assert_eq!(ev[5].kind, EventKind::WakeupNew); // no irq-flags column
     assert_eq!(
-        (ev[6].prev_pid, ev[6].prev_tgid, ev[6].prev_state),
+        (ev[6].kind, ev[6].cpu, ev[6].next_pid, ev[6].target_cpu),
+        (EventKind::Wakeup, 3, Some(2002), Some(1))
+    ); // sched_waking
+    assert_eq!(
+        (ev[7].prev_pid, ev[7].prev_tgid, ev[7].prev_state),
         (Some(2002), Some(2001), s(b"Z"))
     );
-    assert_eq!((ev[7].kind, ev[7].prev_tgid), (EventKind::Exit, Some(2001)));
+    assert_eq!((ev[8].kind, ev[8].prev_tgid), (EventKind::Exit, Some(2001)));
     assert_eq!(
-        (ev[8].prev_comm, ev[8].next_comm),
+        (ev[9].prev_comm, ev[9].next_comm),
         (s(b"kworker/1:1"), s(b"swapper/1"))
     );
     assert_eq!(
-        (ev[9].next_comm, ev[9].next_pid, ev[9].target_cpu),
+        (ev[10].next_comm, ev[10].next_pid, ev[10].target_cpu),
         (s(b"ksoftirqd/0"), Some(15), Some(0))
     );
 }
@@ -186,7 +189,10 @@ fn perf_sched_map_sample() {
             ("unrecognized_line", 1)
         ])
     );
-    assert_eq!(r.warnings, counts(&[("unresolved_task_id", 1)]));
+    assert_eq!(
+        r.warnings,
+        counts(&[("switches_without_wakeups", 1), ("unresolved_task_id", 1)])
+    );
     assert!(ev
         .iter()
         .all(|e| e.kind == EventKind::Switch && e.prev_state.is_none()));
@@ -229,7 +235,7 @@ fn import_file_writes_metadata_and_round_trips() {
         assert_eq!(ev.len() as u64, r.events_written);
         assert_eq!(
             (m.source.as_str(), m.events, m.events_lost, m.complete),
-            ("ftrace", 10, 130, true)
+            ("ftrace", 11, 130, true)
         );
         assert_eq!(m.get("workload"), Some("hackbench"));
         assert_eq!(m.get("import_bad_lines"), Some("2"));
@@ -260,7 +266,10 @@ fn perf_sched_map_task_name_variant() {
     assert_eq!(r.events_written, 7);
     assert_eq!(r.ignored, counts(&[("comment", 1)]));
     assert_eq!(r.bad, counts(&[("ambiguous_star", 1)]));
-    assert_eq!(r.warnings, counts(&[("filtered_task", 1)]));
+    assert_eq!(
+        r.warnings,
+        counts(&[("filtered_task", 1), ("switches_without_wakeups", 1)])
+    );
     let cpus: Vec<u32> = ev.iter().map(|e| e.cpu).collect();
     assert_eq!(cpus, vec![1, 2, 1, 0, 4, 3, 0]);
     assert_eq!(
@@ -283,4 +292,118 @@ fn perf_sched_map_task_name_variant() {
         (ev[6].prev_pid, ev[6].next_pid),
         (Some(62283), Some(104835))
     );
+}
+
+fn kinds(ev: &[Event]) -> Vec<EventKind> {
+    ev.iter().map(|e| e.kind).collect()
+}
+
+#[test]
+fn perf_sched_script_from_current_perf_keeps_every_waking() {
+    // `perf sched record` on current kernels records sched_waking, not sched_wakeup, plus
+    // sched_stat_runtime and sched_process_fork; switches come in both printings.
+    let (r, ev) = run(
+        ImportFormat::PerfSchedScript,
+        "perf_sched_script_waking.txt",
+    );
+    assert_eq!(r.lines_read, 31);
+    assert_eq!(r.events_written, 13);
+    assert_eq!(
+        r.ignored,
+        counts(&[
+            ("comment", 14),
+            ("sched_process_fork", 1),
+            ("sched_stat_runtime", 2)
+        ])
+    );
+    assert_eq!(r.bad, counts(&[("malformed_sched_waking", 1)]));
+    assert_eq!(r.first_bad[0].line, 29);
+    assert_eq!(
+        r.events_by_kind,
+        counts(&[
+            ("exit", 1),
+            ("migrate", 1),
+            ("switch", 6),
+            ("wakeup", 4),
+            ("wakeup_new", 1)
+        ])
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    use EventKind::*;
+    assert_eq!(
+        kinds(&ev),
+        vec![
+            Wakeup, Switch, WakeupNew, Migrate, Wakeup, Switch, Switch, Wakeup, Switch, Switch,
+            Wakeup, Exit, Switch
+        ]
+    );
+    let w = ev[0];
+    assert_eq!(
+        (w.ts_ns, w.cpu, w.next_pid, w.next_comm, w.target_cpu),
+        (1_058_462_105_410_000, 2, Some(284151), s(b"perf"), Some(1))
+    );
+    assert_eq!(
+        (ev[4].next_comm, ev[4].next_pid, ev[4].target_cpu),
+        (s(b"kworker/u16:3"), Some(1187), Some(0))
+    );
+    assert_eq!(
+        (ev[5].prev_comm, ev[5].prev_state, ev[5].next_pid),
+        (s(b"Isolated Web Co"), s(b"R+"), Some(1187))
+    );
+    assert_eq!(
+        (ev[7].next_comm, ev[7].next_pid),
+        (s(b"[pool-2] worker"), Some(284201))
+    );
+    assert_eq!(
+        (ev[9].next_comm, ev[9].next_pid),
+        (s(b"[pool-2] worker"), Some(284201))
+    );
+    assert_eq!(
+        (ev[10].next_pid, ev[10].next_prio),
+        (Some(284230), Some(-51))
+    );
+    assert_eq!((ev[12].prev_state, ev[12].next_pid), (s(b"X"), Some(0)));
+    let text = r.to_string();
+    assert!(text.contains("sched_stat_runtime"), "{text}");
+    assert!(!text.contains("other_event"), "{text}");
+}
+
+#[test]
+fn waking_and_wakeup_of_one_wakeup_count_once() {
+    let (r, ev) = run(
+        ImportFormat::PerfSchedScript,
+        "perf_script_waking_and_wakeup.txt",
+    );
+    assert_eq!(r.events_written, 7);
+    assert_eq!(
+        r.ignored,
+        counts(&[("comment", 1), ("sched_wakeup_after_sched_waking", 3)])
+    );
+    use EventKind::*;
+    assert_eq!(
+        kinds(&ev),
+        vec![Wakeup, Switch, Wakeup, Wakeup, Wakeup, WakeupNew, Switch]
+    );
+    // The waking wins: its timestamp and CPU, not the wakeup's.
+    assert_eq!(
+        (ev[0].ts_ns, ev[0].cpu, ev[0].next_pid),
+        (220_000_100_000, 0, Some(5100))
+    );
+    let woken: Vec<Option<i32>> = ev[2..5].iter().map(|e| e.next_pid).collect();
+    assert_eq!(woken, vec![Some(5101), Some(5100), Some(900)]);
+    // sched_wakeup with no waking pending (sshd) is kept.
+    assert_eq!(ev[4].ts_ns, 220_000_300_000);
+}
+
+#[test]
+fn switches_without_wakeups_warn() {
+    let text = b"   perf 10 [000] 1.000001: sched:sched_switch: a:10 [120] S ==> b:11 [120]\n\
+                 b 11 [000] 1.000002: sched:sched_stat_runtime: comm=b pid=11 runtime=5 [ns]\n";
+    let (r, ev) = import_bytes(ImportFormat::PerfSchedScript, text);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(r.warnings, counts(&[(trace::import::NO_WAKEUPS, 1)]));
+    let shown = r.to_string();
+    assert!(shown.contains("1 switches and no wakeups"), "{shown}");
+    let (r, _) = run(ImportFormat::PerfSchedScript, "perf_sched_script.txt");
+    assert!(r.warnings.is_empty());
 }

@@ -1,10 +1,14 @@
-# scx-meta: agent=yes timeout=240
-# demo: (1) the mixed load under the fair class, traced, so the host can replay it through the
-# bundled model (scripts/demo runs `scx_oracle eval`); (2) the same load with the agent making
-# every decision, its --stats 2 lines on the console.
+# scx-meta: agent=yes timeout=300
+# demo: (1) the mixed load under the fair class (EEVDF) while the bundled model watches in
+# shadow mode: at every switch it ranks the CPU's candidates before the kernel's pick is known
+# (online top-1/top-3; the events are recorded for the host to replay with the baselines);
+# (2) the same load with the model deciding: --policy oracle, its --stats 2 lines on the
+# console. scripts/demo prints both in words.
 # Run with scripts/vm-run demo -v. Params: scx.duration (agent phase, default 20),
-# scx.trace_secs (fair-class traced phase, default 6; 0 skips it), scx.policy.
+# scx.trace_secs (shadow phase, default 6; 0 skips it), scx.policy (default oracle).
 SCX_STATS=${SCX_STATS:-2}
+SCX_POLICY=${SCX_POLICY:-oracle}
+SCX_ENABLE_TIMEOUT=${SCX_ENABLE_TIMEOUT:-60}
 record_env
 
 mixed_load() {  # seconds -> exit code of the load
@@ -24,13 +28,13 @@ trc=0
 if [ "$ts" -gt 0 ]; then
   mkdir -p /results/traces
   base=/results/traces/demo-fair-${NPROC}cpu
-  "$AGENT" trace -o "$base.parquet" --quiet --ring-mb 32 --meta "workload=demo_mixed" \
-    --meta "vcpus=$NPROC" --meta "scheduler=fair" --meta "duration_s=$ts" >"$base.log" 2>&1 &
-  tpid=$!
-  j=0; while [ ! -e "$base.parquet.partial" ] && [ $j -lt 100 ]; do usleep 50000; j=$((j + 1)); done
+  "$AGENT" shadow --duration $((ts + 1)) --json /results/shadow.json --record "$base.parquet" \
+    >"$base.log" 2>&1 &
+  spid=$!
+  sleep 1
   mixed_load "$ts"
-  kill -INT "$tpid"; wait "$tpid"; trc=$?
-  fact trace_exit_code "$trc"
+  wait "$spid"; trc=$?
+  fact shadow_exit_code "$trc"
 fi
 
 start_agent

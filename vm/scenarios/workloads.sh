@@ -27,14 +27,26 @@ run_suite_workload() {
 }
 
 # A server/client pair over loopback: busybox httpd serves a small page and a client loop
-# fetches it back to back (request -> response -> next request).
+# fetches it back to back (request -> response -> next request). Fails (status 1) if the
+# server never answers or a request fails before the period ends: only timeout's signal
+# ends a good run.
 request_response() {
   secs=$1
+  url=http://127.0.0.1:8080/index.html
   mkdir -p /tmp/www && head -c 2048 /dev/zero | tr '\0' x >/tmp/www/index.html
   httpd -f -p 127.0.0.1:8080 -h /tmp/www &
   srv=$!
-  usleep 200000
-  timeout -s TERM "$secs" sh -c 'while wget -q -O /dev/null http://127.0.0.1:8080/index.html; do :; done'
+  i=0
+  until wget -q -O /dev/null "$url"; do
+    i=$((i + 1))
+    if [ "$i" -ge 30 ]; then
+      echo "request_response: the server never answered" >&2
+      kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+      return 1
+    fi
+    usleep 100000
+  done
+  timeout -s TERM "$secs" sh -c "while wget -q -O /dev/null $url; do :; done; echo 'request_response: a request failed' >&2; exit 1"
   rc=$?
   kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
   return $rc

@@ -54,6 +54,21 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual(doc["dmesg_errors"], ["WARNING: CPU: 0 PID: 1 at foo"])
         self.assertIsNone(doc["error"])
 
+    def test_metric_lines_of_stats_and_monitor(self):
+        line = ("[    2.0s] at_s=2.001 userspace_decisions=10 decisions_per_s=5.0 drain_errors=0 "
+                "pick_p99_us=0.511")
+        files = {"./facts/agent_cmd": b"scx_oracle run\n", "./agent.json": b'{"metrics": {}}',
+                 "./agent.log": f"scx_oracle: attached as 'oracle'\n{line}\n".encode(),
+                 "./monitor.log": f"{line}\n{line}\n".encode()}
+        (self.tmp / "ch").write_text(channel_text(files))
+        res = self.tmp / "res"
+        results.unpack_channel(self.tmp / "ch", res)
+        doc = results.build({}, res, True, "", True)
+        want = {"at_s": 2.001, "userspace_decisions": 10, "decisions_per_s": 5.0, "drain_errors": 0,
+                "pick_p99_us": 0.511}
+        self.assertEqual(doc["stats_lines"], [want])
+        self.assertEqual(doc["monitor_lines"], [want, want])
+
     def test_missing_summary_sets_error_and_null_counters(self):
         (self.tmp / "ch").write_text(channel_text({"./facts/agent_cmd": b"scx_oracle run\n"}))
         res = self.tmp / "res"

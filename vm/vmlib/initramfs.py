@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from . import cpio
-from .paths import CACHE, DEFAULT_AGENT, GUEST_DIR, SCENARIO_DIR, HarnessError
+from .paths import CACHE, DEFAULT_AGENT, GUEST_DIR, REPO, SCENARIO_DIR, HarnessError
 
-FORMAT = "scx-oracle-initramfs-1"  # bump to force rebuilds when the layout changes
+FORMAT = "scx-oracle-initramfs-2"  # bump to force rebuilds when the layout changes
+# The oracle policy's model and ONNX Runtime sit beside the agent, where it looks for them.
+MODEL = REPO / "model" / "artifacts" / "oracle.onnx"
 BUSYBOX = "/bin/busybox"
 # Workload tools from Debian packages (scripts/setup-host installs them on the host).
 WORKLOADS = {"stress-ng": "stress-ng", "hackbench": "rt-tests", "cyclictest": "rt-tests"}
@@ -52,6 +54,15 @@ def _tool(name):
     return Path(path)
 
 
+def onnxruntime_lib():
+    """PyPI's libonnxruntime.so.<version> from the project venv (scripts/setup-python)."""
+    found = sorted(REPO.glob(".venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.*"))
+    if not found:
+        raise HarnessError("libonnxruntime.so.* not found in .venv: run scripts/setup-python "
+                           "(the oracle policy in the guest needs it)")
+    return found[-1]
+
+
 def manifest(agent):
     """Guest path -> ("file", host path, mode) | ("link", target) | ("dir",) | ("chr", maj, min)."""
     m = {d: ("dir",) for d in GUEST_DIRS}
@@ -70,6 +81,11 @@ def manifest(agent):
     binaries = {f"usr/bin/{n}": _tool(n) for n in WORKLOADS}
     if agent is not None:
         binaries["usr/bin/scx_oracle"] = Path(agent)
+        ort = onnxruntime_lib()
+        binaries[f"usr/bin/{ort.name}"] = ort
+        if not MODEL.is_file():
+            raise HarnessError(f"{MODEL} missing: the bundled model is part of the repository")
+        m["usr/bin/oracle.onnx"] = ("file", str(MODEL), 0o644)
     for guest, host in binaries.items():
         m[guest] = ("file", str(host), 0o755)
         for lib in shared_libs(host):

@@ -113,6 +113,35 @@ def read_agent(res, wanted, killed=False):
     return obj, None
 
 
+METRIC_LINE = re.compile(r"^\[\s*[0-9.]+s\] ((?:[a-z0-9_]+=\S+ ?)+)$")
+
+
+def metric_lines(text):
+    """The agent's metric lines (`--stats` and `run --monitor` print the same shape,
+    `[  1.0s] name=value ...`) as dicts, in order; other lines are skipped."""
+    out = []
+    for line in text.splitlines():
+        m = METRIC_LINE.match(line.strip())
+        if m:
+            out.append({k: _number(v) for k, v in (kv.split("=", 1) for kv in m.group(1).split())})
+    return out
+
+
+def _number(v):
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+def _log_metrics(res, name):
+    f = res / name
+    return metric_lines(f.read_text(errors="replace")) if f.is_file() else []
+
+
 def build(base, res_dir, facts_ok, console_text, wanted_agent):
     """Fill base (harness facts) with the scenario facts, agent counters and dmesg analysis."""
     out = dict(base)
@@ -133,6 +162,9 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     metrics = (agent or {}).get("metrics")
     out["metrics"] = metrics if isinstance(metrics, dict) else None
     out.update(out["metrics"] or {})
+    # The same metrics as the agent printed them: its --stats lines and a monitor's lines.
+    out["stats_lines"] = _log_metrics(res_dir, "agent.log") if facts_ok else []
+    out["monitor_lines"] = _log_metrics(res_dir, "monitor.log") if facts_ok else []
     disable = dmesg.last_disable(log_text)
     if agent and "ejected" in agent:
         out["ejected"] = bool(agent["ejected"])
@@ -148,6 +180,18 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     out["scenario_timed_out"] = facts.get("scenario_timed_out") is True
     if panic and not facts_ok:
         out["error"] = f"{dmesg.TIMESTAMP.sub('', panic)}; {out.get('error') or 'no results'}"
+    # Oracle policies: fallbacks by reason, from the flat fallback_* metrics.
+    if out["metrics"]:
+        out["fallbacks_by_reason"] = {k[len("fallback_"):]: v for k, v in out["metrics"].items()
+                                      if k.startswith("fallback_")}
+    # Reports a scenario wrote besides the agent summary (shadow mode, eval of its recording).
+    for name in ("shadow", "eval"):
+        f = res_dir / f"{name}.json"
+        if facts_ok and f.is_file():
+            try:
+                out[name] = json.loads(f.read_text())
+            except ValueError as e:
+                out["error"] = "; ".join(x for x in (out.get("error"), f"{name}.json unreadable: {e}") if x)
     out["params"] = params
     out["facts"] = facts
     out["agent"] = agent

@@ -7,6 +7,9 @@ mod vruntime;
 pub use fifo::Fifo;
 pub use vruntime::Vruntime;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use crate::stats::Metrics;
 use crate::task::{Decision, QueuedTask};
 use trace::Event;
@@ -36,15 +39,46 @@ pub trait Policy {
     /// Fills the policy's own fields of the one metrics definition (totals since attach);
     /// the agent fills the rest. Fields a policy does not report stay zero.
     fn report(&self, _totals: &mut Metrics) {}
+    /// What a log line should say about the policy besides its name (its model, ...).
+    fn detail(&self) -> Option<String> {
+        None
+    }
+    /// A model loaded off the loop (SIGHUP) to take over, or why it could not load: a
+    /// policy with a model swaps it in, or keeps its old one and returns the error.
+    fn swap_model(&mut self, loaded: anyhow::Result<::oracle::Scorer>) -> anyhow::Result<()> {
+        loaded.map(|_| ()).and(Err(anyhow::anyhow!("policy {} has no model to reload", self.name())))
+    }
 }
 
 /// Names accepted by `--policy`.
-pub const POLICY_NAMES: &[&str] = &["fifo", "vruntime"];
+pub const POLICY_NAMES: &[&str] = &["fifo", "vruntime", "oracle", "recent_wakeup"];
 
-pub fn by_name(name: &str, slice_ns: u64, nr_cpus: usize) -> anyhow::Result<Box<dyn Policy>> {
+/// What a policy may need besides its name.
+pub struct PolicyConfig {
+    pub slice_ns: u64,
+    pub nr_cpus: usize,
+    /// oracle: the ONNX model and how to run it.
+    pub model: PathBuf,
+    pub backend: ::oracle::Backend,
+    /// oracle, recent_wakeup: per-decision budget and the longest a task may be held.
+    pub budget: Duration,
+    pub max_wait: Duration,
+}
+
+/// Builds a policy. A model is loaded and checked here, before anything attaches: a model
+/// whose encoding this binary cannot build is refused with the reason.
+pub fn by_name(name: &str, cfg: &PolicyConfig) -> anyhow::Result<Box<dyn Policy>> {
+    let held = |name, live| {
+        Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, cfg.budget, cfg.max_wait))
+    };
     match name {
-        "fifo" => Ok(Box::new(Fifo::new(slice_ns))),
-        "vruntime" => Ok(Box::new(Vruntime::new(slice_ns, nr_cpus))),
+        "fifo" => Ok(Box::new(Fifo::new(cfg.slice_ns))),
+        "vruntime" => Ok(Box::new(Vruntime::new(cfg.slice_ns, cfg.nr_cpus))),
+        "oracle" => {
+            let scorer = ::oracle::Scorer::load(&cfg.model, cfg.backend)?;
+            Ok(held("oracle", ::oracle::live::LiveModel::new(scorer)?))
+        }
+        "recent_wakeup" => Ok(held("recent_wakeup", ::oracle::live::LiveModel::recent_wakeup()?)),
         other => anyhow::bail!(
             "unknown policy '{other}' (valid: {})",
             POLICY_NAMES.join(", ")

@@ -25,12 +25,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use oracle::live::LiveModel;
-use serde::Serialize;
 use trace::{Event, EventKind};
+
+use oracle::Scorer;
 
 use super::vruntime::TaskClocks;
 use super::Policy;
 use crate::latency::Histogram;
+use crate::stats::{round3, Metrics};
 use oracle::timing::Percentiles;
 use crate::task::{Decision, QueuedTask, Target};
 
@@ -51,7 +53,7 @@ pub enum Fallback {
     Steal,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Fallbacks {
     /// The ranking took longer than --budget-us, or recent ones did and the model was skipped.
     pub over_budget: u64,
@@ -80,28 +82,6 @@ impl Fallbacks {
     }
 }
 
-/// What the oracle policy reports (zero for the other policies).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct OracleStats {
-    /// "native", "ort" or "rule".
-    pub ranker: String,
-    /// Decisions the ranker (model, or the rule for recent_wakeup) made.
-    pub model_decisions: u64,
-    pub fallbacks: Fallbacks,
-    /// Share of model decisions that vruntime would also have made.
-    pub agreement_with_vruntime: f64,
-    /// Wall time of one ranking (encode the question + run the model), µs.
-    pub inference_p50_us: f64,
-    pub inference_p99_us: f64,
-    pub events_observed: u64,
-    /// Events stamped later than they happened, to keep the stream in time order.
-    pub events_reordered: u64,
-    /// Tasks sent ahead that were never seen running and were given up on.
-    pub ahead_expired: u64,
-    pub model_reloads: u64,
-    pub model_reload_failures: u64,
-}
-
 struct Waiting {
     task: QueuedTask,
     vruntime: u64,
@@ -127,7 +107,12 @@ pub struct Oracle {
     decisions: u64,
     agreed: u64,
     inference: Histogram,
-    stats: OracleStats,
+    fallbacks: Fallbacks,
+    model_decisions: u64,
+    events_observed: u64,
+    ahead_expired: u64,
+    model_reloads: u64,
+    model_reload_failures: u64,
 }
 
 impl Oracle {
@@ -140,7 +125,6 @@ impl Oracle {
         max_wait: Duration,
     ) -> Oracle {
         let nr_cpus = nr_cpus.max(1);
-        let ranker = live.scorer().map_or("rule", |s| s.backend()).to_string();
         Oracle {
             name,
             live,
@@ -157,36 +141,18 @@ impl Oracle {
             decisions: 0,
             agreed: 0,
             inference: Histogram::default(),
-            stats: OracleStats { ranker, ..OracleStats::default() },
+            fallbacks: Fallbacks::default(),
+            model_decisions: 0,
+            events_observed: 0,
+            ahead_expired: 0,
+            model_reloads: 0,
+            model_reload_failures: 0,
         }
     }
 
-    pub fn live_mut(&mut self) -> &mut LiveModel {
-        &mut self.live
-    }
-
-    pub fn stats(&self) -> OracleStats {
-        let mut s = self.stats.clone();
-        let Percentiles { p50, p99, .. } = self.inference.percentiles();
-        s.inference_p50_us = p50 as f64 / 1000.0;
-        s.inference_p99_us = p99 as f64 / 1000.0;
-        s.agreement_with_vruntime = if s.model_decisions > 0 {
-            self.agreed as f64 / s.model_decisions as f64
-        } else {
-            0.0
-        };
-        s.events_reordered = self.live.reordered();
-        s
-    }
-
-    /// A model reload's outcome (SIGHUP), for the stats.
-    pub fn reloaded(&mut self, ok: bool) {
-        if ok {
-            self.stats.model_reloads += 1;
-            self.stats.ranker = self.live.scorer().map_or("rule", |s| s.backend()).to_string();
-        } else {
-            self.stats.model_reload_failures += 1;
-        }
+    /// "native", "ort" (the model's backend) or "rule".
+    pub fn ranker(&self) -> &'static str {
+        self.live.scorer().map_or("rule", |s| s.backend())
     }
 
     fn cpu_of(&self, task: &QueuedTask) -> usize {
@@ -222,7 +188,7 @@ impl Oracle {
 
     fn fall_back(&mut self, cpu: usize, why: Fallback) {
         if let Some(pid) = self.vruntime_pick(cpu) {
-            self.stats.fallbacks.count(why);
+            self.fallbacks.count(why);
             self.send(pid, cpu);
         }
     }
@@ -249,7 +215,7 @@ impl Oracle {
             Ok(None) => self.fall_back(cpu, Fallback::NotInCandidates),
             Ok(Some(_)) if over => self.fall_back(cpu, Fallback::OverBudget),
             Ok(Some(p)) => {
-                self.stats.model_decisions += 1;
+                self.model_decisions += 1;
                 self.agreed += u64::from(self.vruntime_pick(cpu) == Some(p.pid));
                 self.send(p.pid, cpu);
             }
@@ -264,11 +230,11 @@ impl Oracle {
             let before = self.ahead[cpu].len();
             let timeout = self.ahead_timeout;
             self.ahead[cpu].retain(|&(_, at)| now.duration_since(at) < timeout);
-            self.stats.ahead_expired += (before - self.ahead[cpu].len()) as u64;
+            self.ahead_expired += (before - self.ahead[cpu].len()) as u64;
             while let Some(&pid) = self.queues[cpu].front() {
                 match self.waiting.get(&pid) {
                     Some(w) if now.duration_since(w.since) > self.max_wait => {
-                        self.stats.fallbacks.count(Fallback::Starving);
+                        self.fallbacks.count(Fallback::Starving);
                         self.send(pid, cpu);
                     }
                     Some(_) => break,
@@ -295,7 +261,7 @@ impl Oracle {
                 .copied()
                 .find(|p| self.waiting.get(p).is_some_and(|w| w.task.nr_cpus_allowed >= nr_cpus));
             if let Some(pid) = movable {
-                self.stats.fallbacks.count(Fallback::Steal);
+                self.fallbacks.count(Fallback::Steal);
                 self.send(pid, cpu);
             }
         }
@@ -337,9 +303,50 @@ impl Policy for Oracle {
         true
     }
 
+    fn detail(&self) -> Option<String> {
+        Some(match self.live.scorer() {
+            Some(s) => format!("model {} run {}", s.path().display(), self.ranker()),
+            None => "hand rule, no model".into(),
+        })
+    }
+
+    fn report(&self, m: &mut Metrics) {
+        let Percentiles { p50, p99, .. } = self.inference.percentiles();
+        let f = &self.fallbacks;
+        m.held = self.waiting.len() as u64;
+        m.events_observed = self.events_observed;
+        m.events_reordered = self.live.reordered();
+        m.model_decisions = self.model_decisions;
+        m.fallbacks = f.total();
+        m.fallback_over_budget = f.over_budget;
+        m.fallback_model_error = f.model_error;
+        m.fallback_not_in_candidates = f.not_in_candidates;
+        m.fallback_starving = f.starving;
+        m.fallback_steal = f.steal;
+        m.agreement_with_vruntime = if self.model_decisions > 0 {
+            round3(self.agreed as f64 / self.model_decisions as f64)
+        } else {
+            0.0
+        };
+        m.inference_p50_us = round3(p50);
+        m.inference_p99_us = round3(p99);
+        m.ahead_expired = self.ahead_expired;
+        m.model_reloads = self.model_reloads;
+        m.model_reload_failures = self.model_reload_failures;
+    }
+
+    fn swap_model(&mut self, loaded: Result<Scorer>) -> Result<()> {
+        let swapped = loaded.and_then(|scorer| self.live.replace_scorer(scorer));
+        match &swapped {
+            Ok(()) => self.model_reloads += 1,
+            Err(_) => self.model_reload_failures += 1,
+        }
+        swapped
+    }
+
     fn observe(&mut self, ev: &mut Event) -> Result<()> {
         self.live.stamp(ev);
-        self.stats.events_observed += 1;
+        self.events_observed += 1;
         match ev.kind {
             EventKind::Switch => {
                 if let Some(next) = ev.next_pid.filter(|&p| p > 0) {
@@ -387,6 +394,12 @@ mod tests {
         p.observe(&mut ev).unwrap();
     }
 
+    fn stats(p: &Oracle) -> Metrics {
+        let mut m = Metrics::default();
+        p.report(&mut m);
+        m
+    }
+
     #[test]
     fn one_task_ahead_per_cpu_then_the_next_after_a_switch() {
         let mut p = policy(1_000_000);
@@ -402,9 +415,9 @@ mod tests {
         // The CPU switches to the task we sent: room for the next one.
         feed(&mut p, Event::switch(2_000, 0, t(0), None, t(13)));
         assert_eq!(p.pick().unwrap().pid, 12);
-        let s = p.stats();
+        let s = stats(&p);
         assert_eq!(s.model_decisions, 2);
-        assert_eq!(s.fallbacks.total(), 0);
+        assert_eq!(s.fallbacks, 0);
     }
 
     #[test]
@@ -413,8 +426,8 @@ mod tests {
         p.enqueue(queued(21, 1)); // never seen in any event: not a candidate on CPU 1
         let d = p.pick().unwrap();
         assert_eq!((d.pid, d.target), (21, Target::Cpu(1)));
-        assert_eq!(p.stats().fallbacks.not_in_candidates, 1);
-        assert_eq!(p.stats().model_decisions, 0);
+        assert_eq!(stats(&p).fallback_not_in_candidates, 1);
+        assert_eq!(stats(&p).model_decisions, 0);
     }
 
     #[test]
@@ -427,9 +440,9 @@ mod tests {
             let d = p.pick().unwrap();
             feed(&mut p, Event::switch(2_000 + i as u64, 0, t(0), Some(ShortStr::from("R")), t(d.pid)));
         }
-        let s = p.stats();
+        let s = stats(&p);
         assert_eq!(s.model_decisions, 0);
-        assert_eq!(s.fallbacks.over_budget, 20);
+        assert_eq!(s.fallback_over_budget, 20);
     }
 
     #[test]
@@ -444,7 +457,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1));
         let sent: Vec<i32> = std::iter::from_fn(|| p.pick()).map(|d| d.pid).collect();
         assert_eq!(sent, vec![31, 32], "both past max wait, oldest first, beyond the ahead limit");
-        assert_eq!(p.stats().fallbacks.starving, 2);
+        assert_eq!(stats(&p).fallback_starving, 2);
     }
 
     #[test]
@@ -460,7 +473,7 @@ mod tests {
         let sent: Vec<(i32, Target)> = std::iter::from_fn(|| p.pick()).map(|d| (d.pid, d.target)).collect();
         assert_eq!(sent.len(), 2, "{sent:?}");
         assert!(sent.contains(&(41, Target::Cpu(1))), "oldest movable task to idle CPU 1: {sent:?}");
-        assert_eq!(p.stats().fallbacks.steal, 1);
+        assert_eq!(stats(&p).fallback_steal, 1);
     }
 
     #[test]

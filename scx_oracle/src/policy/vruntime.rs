@@ -64,7 +64,7 @@ impl TaskClocks {
     /// Charges the CPU time `task` used since its last enqueue; returns its virtual runtime.
     pub fn charge(&mut self, task: &QueuedTask) -> u64 {
         self.enqueues += 1;
-        if self.enqueues % PRUNE_EVERY == 0 {
+        if self.enqueues.is_multiple_of(PRUNE_EVERY) {
             let now = task.enq_ts;
             self.tasks.retain(|_, c| now.saturating_sub(c.last_seen_ts) < FORGET_AFTER_NS);
         }

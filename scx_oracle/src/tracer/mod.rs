@@ -35,6 +35,7 @@ use trace::{Format, TraceWriter};
 
 pub use args::TraceArgs;
 pub use background::{BackgroundWriter, QueueOptions};
+#[allow(unused_imports)] // the type of QueueOptions::priority, for other users of the writer
 pub use priority::Priority;
 pub use source::{EventSource, SourceOptions};
 

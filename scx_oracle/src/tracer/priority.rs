@@ -10,6 +10,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+// nix wraps neither setpriority(2) nor sched_setscheduler(2): its libc re-export.
+use nix::libc;
+
 /// How the drain and writer threads are scheduled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Priority {
@@ -55,7 +58,6 @@ impl Priority {
     /// Applies to the calling thread only (Linux: pid/who 0 is the calling
     /// thread). Failure (no CAP_SYS_NICE) is logged, not fatal.
     pub fn apply_to_this_thread(self) {
-        // nix has neither setpriority(2) nor sched_setscheduler(2).
         // SAFETY: plain syscalls with scalar arguments or an initialised struct.
         let r = unsafe {
             match self {

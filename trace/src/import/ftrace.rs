@@ -27,7 +27,12 @@ fn who_ids(who: &[u8]) -> (Option<i32>, Option<i32>) {
 }
 
 impl LineParser for Ftrace {
-    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+    fn parse_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        ctx: &mut Ctx,
+        out: &mut Vec<Event>,
+    ) -> Outcome<'a> {
         let t = trim(line);
         if t.is_empty() {
             return Outcome::Ignored("blank");

@@ -10,6 +10,7 @@ mod payload;
 mod perf_script;
 mod report;
 mod sched_map;
+mod waking;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,7 +23,7 @@ use crate::event::Event;
 use crate::meta::{source, TraceMeta};
 use crate::writer::TraceWriter;
 
-pub use report::{BadLine, ImportReport};
+pub use report::{BadLine, ImportReport, NO_WAKEUPS};
 
 /// Text formats we can import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -54,20 +55,22 @@ impl std::fmt::Display for ImportFormat {
 }
 
 /// What one line turned out to be.
-pub(crate) enum Outcome {
+pub(crate) enum Outcome<'a> {
     /// Zero or more events were pushed.
     Events,
-    /// Not an event and not an error (comment, header, other tracepoint...).
+    /// Not an event and not an error (comment, header, duplicate wakeup...).
     Ignored(&'static str),
+    /// A tracepoint we do not import, by its event name (`sched_stat_runtime`).
+    IgnoredEvent(&'a [u8]),
     /// A lost-events marker with its count.
     Lost(u64),
     /// Looked like data but could not be parsed.
     Bad(&'static str),
 }
 
-impl Outcome {
+impl Outcome<'_> {
     /// Blank lines and `#` comment lines, for formats with nothing special in comments.
-    pub(crate) fn blank_or_comment(trimmed: &[u8]) -> Option<Outcome> {
+    pub(crate) fn blank_or_comment(trimmed: &[u8]) -> Option<Outcome<'static>> {
         match trimmed.first() {
             None => Some(Outcome::Ignored("blank")),
             Some(b'#') => Some(Outcome::Ignored("comment")),
@@ -76,10 +79,12 @@ impl Outcome {
     }
 }
 
-/// Per-import state shared with the parsers: soft warnings (counted, not errors).
+/// Per-import state shared with the parsers: soft warnings (counted, not errors) and the
+/// `sched_waking` / `sched_wakeup` pairing.
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub warnings: BTreeMap<String, u64>,
+    pub wakings: waking::Wakings,
 }
 
 impl Ctx {
@@ -89,7 +94,12 @@ impl Ctx {
 }
 
 pub(crate) trait LineParser {
-    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome;
+    fn parse_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        ctx: &mut Ctx,
+        out: &mut Vec<Event>,
+    ) -> Outcome<'a>;
 }
 
 fn parser_for(format: ImportFormat) -> Box<dyn LineParser> {
@@ -139,10 +149,11 @@ pub fn import_reader<R: BufRead>(
             Outcome::Events => {
                 for e in &out {
                     sink(e)?;
-                    report.events_written += 1;
+                    report.count_event(e.kind);
                 }
             }
             Outcome::Ignored(why) => report.ignore(why),
+            Outcome::IgnoredEvent(name) => report.ignore_event(name),
             Outcome::Lost(k) => {
                 report.events_lost += k;
                 report.ignore("lost_events_marker");
@@ -151,6 +162,7 @@ pub fn import_reader<R: BufRead>(
         }
     }
     report.warnings = ctx.warnings;
+    report.warn_if_no_wakeups();
     Ok(report)
 }
 

@@ -34,6 +34,8 @@ pub fn parse(event: &[u8], p: &[u8], ctx: &mut Ctx) -> Result<Option<Parsed>, &'
     let r = match event {
         b"sched_switch" => switch(p, ctx).ok_or("malformed_sched_switch"),
         b"sched_wakeup" => wakeup(p, ctx, false).ok_or("malformed_sched_wakeup"),
+        // Same payload as sched_wakeup; `push` keeps one of a waking/wakeup pair.
+        b"sched_waking" => wakeup(p, ctx, false).ok_or("malformed_sched_waking"),
         b"sched_wakeup_new" => wakeup(p, ctx, true).ok_or("malformed_sched_wakeup_new"),
         b"sched_migrate_task" => migrate(p, ctx).ok_or("malformed_sched_migrate_task"),
         b"sched_process_exit" => exit(p, ctx).ok_or("malformed_sched_process_exit"),
@@ -329,13 +331,23 @@ mod tests {
 
 /// The shared tail of the line importers: parse `h`'s payload and append its event.
 /// `ids` are the (pid, tgid) of the running task named by the line prefix.
-pub(crate) fn push(h: &Header, ids: (Option<i32>, Option<i32>), ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+pub(crate) fn push<'a>(
+    h: &Header<'a>,
+    ids: (Option<i32>, Option<i32>),
+    ctx: &mut Ctx,
+    out: &mut Vec<Event>,
+) -> Outcome<'a> {
     match parse(h.event, h.payload, ctx) {
         Ok(Some(p)) => {
+            if let Parsed::Wakeup { task, .. } = &p {
+                if !ctx.wakings.keep(h.event, task.pid) {
+                    return Outcome::Ignored("sched_wakeup_after_sched_waking");
+                }
+            }
             out.push(to_event(h.ts_ns, h.cpu, p, ids));
             Outcome::Events
         }
-        Ok(None) => Outcome::Ignored("other_event"),
+        Ok(None) => Outcome::IgnoredEvent(h.event),
         Err(why) => Outcome::Bad(why),
     }
 }

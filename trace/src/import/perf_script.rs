@@ -21,7 +21,12 @@ fn who_ids(who: &[u8]) -> (Option<i32>, Option<i32>) {
 }
 
 impl LineParser for PerfScript {
-    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+    fn parse_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        ctx: &mut Ctx,
+        out: &mut Vec<Event>,
+    ) -> Outcome<'a> {
         let t = trim(line);
         if let Some(o) = Outcome::blank_or_comment(t) {
             return o;

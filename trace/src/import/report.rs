@@ -4,11 +4,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::ImportFormat;
+use crate::event::EventKind;
 
 /// How many bad lines are kept verbatim in the report.
 pub const MAX_BAD_SAMPLES: usize = 10;
 /// Bad-line text is cut to this many bytes in the report.
 const MAX_SAMPLE_LEN: usize = 200;
+/// Ignored tracepoints are counted by name up to this many names (function-tracer text
+/// has one per kernel function); the rest share `other_event`.
+const MAX_EVENT_NAMES: usize = 64;
+/// Warning key for a trace with context switches and not one wakeup.
+pub const NO_WAKEUPS: &str = "switches_without_wakeups";
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BadLine {
@@ -26,9 +32,12 @@ pub struct ImportReport {
     pub output: Option<String>,
     pub lines_read: u64,
     pub events_written: u64,
+    /// Written events by schema kind (`switch`, `wakeup`, ...).
+    pub events_by_kind: BTreeMap<String, u64>,
     /// Sum of lost-event markers (`[LOST n EVENTS]`).
     pub events_lost: u64,
-    /// Lines that are not events and not errors, by reason (comment, other_event, ...).
+    /// Lines that are not events and not errors: tracepoints we do not import by event name
+    /// (`sched_stat_runtime`, `sched_process_fork`), other lines by reason (`comment`, ...).
     pub ignored: BTreeMap<String, u64>,
     /// Lines that looked like data but could not be parsed, by reason.
     pub bad: BTreeMap<String, u64>,
@@ -57,6 +66,7 @@ impl ImportReport {
             output: None,
             lines_read: 0,
             events_written: 0,
+            events_by_kind: BTreeMap::new(),
             events_lost: 0,
             ignored: BTreeMap::new(),
             bad: BTreeMap::new(),
@@ -79,6 +89,39 @@ impl ImportReport {
         *self.ignored.entry(why.to_string()).or_default() += 1;
     }
 
+    pub(crate) fn count_event(&mut self, kind: EventKind) {
+        self.events_written += 1;
+        *self
+            .events_by_kind
+            .entry(kind.as_str().to_string())
+            .or_default() += 1;
+    }
+
+    fn written(&self, kind: EventKind) -> u64 {
+        self.events_by_kind.get(kind.as_str()).copied().unwrap_or(0)
+    }
+
+    /// An ignored tracepoint line, counted under its event name.
+    pub(crate) fn ignore_event(&mut self, name: &[u8]) {
+        let name = String::from_utf8_lossy(&name[..name.len().min(64)]).into_owned();
+        let known = self.ignored.contains_key(&name);
+        let names = self.ignored.len();
+        if name.is_empty() || (!known && names >= MAX_EVENT_NAMES) {
+            self.ignore("other_event");
+        } else {
+            *self.ignored.entry(name).or_default() += 1;
+        }
+    }
+
+    /// Switches with no wakeup at all leave a model's runnable/woken features blank: the
+    /// usual cause is a tracer that recorded an event we do not read, or no wakeup event.
+    pub(crate) fn warn_if_no_wakeups(&mut self) {
+        let wakeups = self.written(EventKind::Wakeup) + self.written(EventKind::WakeupNew);
+        if self.written(EventKind::Switch) > 0 && wakeups == 0 {
+            self.warnings.insert(NO_WAKEUPS.to_string(), 1);
+        }
+    }
+
     pub(crate) fn bad(&mut self, line: u64, why: &str, text: &[u8]) {
         *self.bad.entry(why.to_string()).or_default() += 1;
         if self.first_bad.len() < MAX_BAD_SAMPLES {
@@ -99,6 +142,9 @@ impl fmt::Display for ImportReport {
         }
         writeln!(f, "  lines read:     {}", self.lines_read)?;
         writeln!(f, "  events written: {}", self.events_written)?;
+        for (k, v) in &self.events_by_kind {
+            writeln!(f, "    {k:<30} {v}")?;
+        }
         writeln!(f, "  events lost:    {}", self.events_lost)?;
         writeln!(f, "  ignored lines:  {}", self.ignored_lines())?;
         for (k, v) in &self.ignored {
@@ -109,7 +155,23 @@ impl fmt::Display for ImportReport {
             writeln!(f, "    {k:<30} {v}")?;
         }
         for (k, v) in &self.warnings {
-            writeln!(f, "  warning: {k} x{v}")?;
+            if k == NO_WAKEUPS {
+                let hint = match self.format {
+                    ImportFormat::PerfSchedMap => {
+                        "perf sched map has none: import the same \
+                                                   recording with `perf sched script`"
+                    }
+                    _ => "record sched:sched_waking or sched:sched_wakeup too",
+                };
+                writeln!(
+                    f,
+                    "  warning: {} switches and no wakeups: runnable/woken state is unknown \
+                     to a model ({hint})",
+                    self.written(EventKind::Switch)
+                )?;
+            } else {
+                writeln!(f, "  warning: {k} x{v}")?;
+            }
         }
         for b in &self.first_bad {
             writeln!(f, "  {}:{}: {}: {}", self.input, b.line, b.reason, b.text)?;

@@ -116,7 +116,12 @@ fn marker_star(cols: &[u8]) -> Option<usize> {
 }
 
 impl LineParser for SchedMap {
-    fn parse_line(&mut self, line: &[u8], ctx: &mut Ctx, out: &mut Vec<Event>) -> Outcome {
+    fn parse_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        ctx: &mut Ctx,
+        out: &mut Vec<Event>,
+    ) -> Outcome<'a> {
         let t = trim(line);
         if let Some(o) = Outcome::blank_or_comment(t) {
             return o;

@@ -1,0 +1,84 @@
+"""`python -m model eval --trace T...`: the model next to every baseline on the same steps of any
+traces a user brings (files, or directories of *.parquet; no manifest needed), per CPU, per
+trace, per workload (the trace's `workload` metadata, else its file name) and overall."""
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from .atomic import replacing
+from .data import encode_runs
+from .errors import BadInput
+from .evaluate import (MODEL, SCORING, load_scorer, print_split, score_split, summarise,
+                       write_result)
+from .baselines import BASELINES
+
+SHOWN = (MODEL,) + BASELINES
+
+
+def expand(paths):
+    """Files as given, directories as their *.parquet files, sorted (as `scx_oracle eval` does)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(q for q in p.glob("*.parquet") if q.is_file())
+            if not found:
+                raise BadInput(f"{p}: no *.parquet traces in this directory")
+            out += found
+        elif not p.exists():
+            raise BadInput(f"{p}: no such trace file")
+        else:
+            out.append(p)
+    return out
+
+
+def trace_row(path):
+    """A manifest-like row for one trace: its workload from the file metadata if it has one."""
+    import pyarrow.parquet as pq
+    if path.suffix != ".parquet":
+        raise BadInput(f"{path}: only .parquet traces are read here "
+                       "(convert text traces with `scx_oracle import`)")
+    try:
+        meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
+    except Exception as e:
+        raise BadInput(f"{path}: not a Parquet trace ({e})")
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"file": str(path.resolve()), "workload": meta.get("workload") or path.stem,
+            "repetition": int(meta.get("repetition", 0) or 0),
+            "vcpus": int(meta.get("vcpus", 0) or 0), "sha256": sha}
+
+
+def table(rows):
+    """Plain-text table: one row per (label, {scorer: rates}), top-1 % of every scorer."""
+    head = f"{'':<34} {'steps':>7} " + " ".join(f"{s[:13]:>13}" for s in SHOWN)
+    lines = [head]
+    for label, d in rows:
+        lines.append(f"{label[:34]:<34} {d[MODEL]['steps']:>7} " +
+                     " ".join(f"{100 * d[s]['top1']:>13.1f}" for s in SHOWN))
+    return "\n".join(lines)
+
+
+def main(args):
+    t0 = time.time()
+    scorer = load_scorer(args.model)
+    rows = [trace_row(p) for p in expand(args.trace)]
+    seqs = encode_runs("/", rows, scorer.spec)
+    by_wl, by_trace, by_cpu = score_split(scorer, seqs, scorer.spec)
+    s = summarise(by_wl, by_trace, by_cpu)
+    result = {"model": str(args.model), "encoding_version": scorer.spec["version"],
+              "traces": [r["file"] for r in rows], "scoring": SCORING, "splits": {"traces": s}}
+    out = []
+    for f, cpus in s["cpus"].items():
+        out += [(f"{Path(f).name} cpu {c}", d) for c, d in cpus.items()]
+        out.append((f"{Path(f).name} (all CPUs)", s["traces"][f]))
+    out += [(f"workload {w}", d) for w, d in s["workloads"].items()]
+    out.append(("all traces (step-weighted)", s["overall"]))
+    print("top-1 % per CPU, trace, workload (same steps for every scorer):")
+    print(table(out))
+    print_split("traces", s)
+    result["wall_s"] = round(time.time() - t0, 1)
+    if args.out is not None:
+        write_result(result, args.out)
+    if args.json_out is not None:
+        with replacing(args.json_out) as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,0 +1,183 @@
+//! `scx_oracle shadow`: the model watches the kernel schedule and says how often it would have
+//! picked what the kernel picked — on any BPF kernel, under the default fair class, no
+//! sched_ext needed. The tracer's events feed the live model exactly as in the oracle policy
+//! (oracle::live); at every switch the model ranks the CPU's candidates before learning which
+//! task ran. Reported per CPU: top-1/top-3 over the switches, misses (the task that ran was not
+//! a candidate), inference cost, events lost. `--record T` keeps the events as the model saw
+//! them: `scx_oracle eval --model M T` on it gives the same figures.
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::mem::MaybeUninit;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use log::info;
+use oracle::live::LiveModel;
+use oracle::timing::Percentiles;
+use oracle::{Backend, Scorer};
+use serde::Serialize;
+
+use crate::live_events::LiveEvents;
+
+#[derive(clap::Args, Debug)]
+pub struct ShadowArgs {
+    /// The ONNX model (default: the bundled one).
+    #[arg(long, value_name = "M.onnx")]
+    pub model: Option<PathBuf>,
+    /// How to run the model (see `run --backend`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: Backend,
+    /// Stop after SECS seconds (default: at SIGINT/SIGTERM).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Write the report as JSON to FILE (it is always printed).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Record the events the model saw to this trace file.
+    #[arg(long, value_name = "T.parquet")]
+    pub record: Option<PathBuf>,
+    /// Write every encoded step as JSON lines (the `scx_oracle encode` format): the live
+    /// encoding, to compare with `encode` on the recording.
+    #[arg(long, value_name = "F.jsonl")]
+    pub steps_out: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Accuracy {
+    pub steps: u64,
+    /// Switches whose next task was not among the candidates (wrong for every scorer).
+    pub misses: u64,
+    pub top1: f64,
+    pub top3: f64,
+    #[serde(skip)]
+    hits1: u64,
+    #[serde(skip)]
+    hits3: u64,
+}
+
+impl Accuracy {
+    fn add(&mut self, rank: Option<usize>) {
+        self.steps += 1;
+        match rank {
+            None => self.misses += 1,
+            Some(r) => {
+                self.hits1 += u64::from(r == 0);
+                self.hits3 += u64::from(r < 3);
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        let n = self.steps.max(1) as f64;
+        self.top1 = self.hits1 as f64 / n;
+        self.top3 = self.hits3 as f64 / n;
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CpuAccuracy {
+    pub cpu: u32,
+    #[serde(flatten)]
+    pub accuracy: Accuracy,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShadowReport {
+    pub model: String,
+    pub backend: &'static str,
+    pub kernel: String,
+    pub duration_s: f64,
+    pub events: u64,
+    pub events_lost: u64,
+    #[serde(flatten)]
+    pub overall: Accuracy,
+    pub per_cpu: Vec<CpuAccuracy>,
+    /// One model step (encode + rank + state update) per switch, µs.
+    pub inference_us: Percentiles,
+    pub recording: Option<String>,
+}
+
+pub fn run(args: ShadowArgs) -> Result<i32> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
+    }
+    let model = args.model.clone().unwrap_or_else(crate::model_reload::bundled_model);
+    let scorer = Scorer::load(&model, args.backend)?;
+    let backend = scorer.backend();
+    let mut live = LiveModel::new(scorer)?;
+    let cw = live.last_step().cands.len() / live.last_step().cand_pids.len().max(1);
+    let mut steps_out = args
+        .steps_out
+        .as_ref()
+        .map(|p| File::create(p).map(BufWriter::new).with_context(|| format!("creating {}", p.display())))
+        .transpose()?;
+
+    let mut object = MaybeUninit::uninit();
+    let mut events = LiveEvents::open(&mut object, args.record.as_deref(), LiveEvents::meta("shadow")?)?;
+    info!("shadow: {} ({backend}) watching the kernel's picks", model.display());
+
+    let mut overall = Accuracy::default();
+    let mut per_cpu: Vec<Accuracy> = Vec::new();
+    let mut times: Vec<Duration> = Vec::with_capacity(1 << 20);
+    let mut seen = 0u64;
+    let mut consume = |ev: &mut trace::Event| -> Result<()> {
+        seen += 1;
+        live.stamp(ev);
+        let t0 = Instant::now();
+        let Some(o) = live.observe(ev, true)? else { return Ok(()) };
+        times.push(t0.elapsed());
+        overall.add(o.rank);
+        let i = o.cpu as usize;
+        if per_cpu.len() <= i {
+            per_cpu.resize(i + 1, Accuracy::default());
+        }
+        per_cpu[i].add(o.rank);
+        if let Some(w) = steps_out.as_mut() {
+            oracle::cli_encode::write_step(w, live.last_step(), cw)?;
+        }
+        Ok(())
+    };
+    let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s));
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        events.pump(&mut consume)?;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let lost_before_finish = events.lost();
+    let duration_s = events.elapsed_s();
+    let recorded = events.finish(&mut consume)?;
+    if let Some(mut w) = steps_out {
+        w.flush()?;
+    }
+    overall.finish();
+    let per_cpu = per_cpu
+        .into_iter()
+        .enumerate()
+        .filter(|(_, a)| a.steps > 0)
+        .map(|(cpu, mut a)| {
+            a.finish();
+            CpuAccuracy { cpu: cpu as u32, accuracy: a }
+        })
+        .collect();
+    let report = ShadowReport {
+        model: model.display().to_string(),
+        backend,
+        kernel: nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+        duration_s,
+        events: seen,
+        events_lost: recorded.as_ref().map_or(lost_before_finish, |(_, m)| m.events_lost),
+        overall,
+        per_cpu,
+        inference_us: Percentiles::of(&times),
+        recording: recorded.map(|(p, _)| p.display().to_string()),
+    };
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(path) = &args.json {
+        trace::atomic::write_atomic(path, (text + "\n").as_bytes())?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,28 @@
+# scx-meta: agent=yes timeout=240
+# shadow: the bundled model watches EEVDF (no sched_ext scheduler loaded) schedule a suite
+# workload (hackbench over pipes, as in the dataset) and scores its picks online; the events
+# it saw are recorded, then replayed in the guest with `scx_oracle eval` and `encode`: online
+# and offline figures must agree, and the live encoded steps must equal the replayed ones.
+# Params: scx.duration (seconds of workload, default 6).
+record_env
+d=${SCX_DURATION:-6}
+mkdir -p /results/traces
+"$AGENT" shadow --duration $((d + 2)) --json /results/shadow.json \
+  --record /results/traces/shadow.parquet --steps-out /tmp/live.jsonl >/results/shadow.log 2>&1 &
+spid=$!
+sleep 1
+fact state_while_running "$(scx_state)"
+t0=$(now)
+while awk -v a="$t0" -v b="$(now)" -v d="$d" 'BEGIN { exit !(b - a < d) }'; do
+  hackbench -g 2 -l 200 >>/results/hackbench.log 2>&1 || { workload_done $?; break; }
+done
+wait "$spid"
+fact shadow_exit_code $?
+"$AGENT" eval --model /usr/bin/oracle.onnx /results/traces/shadow.parquet \
+  --json-out /results/eval.json >/results/eval.log 2>&1
+fact eval_exit_code $?
+"$AGENT" encode --trace /results/traces/shadow.parquet --out /tmp/replay.jsonl >>/results/eval.log 2>&1
+if cmp -s /tmp/live.jsonl /tmp/replay.jsonl; then fact steps_identical yes; else fact steps_identical no; fi
+fact live_steps "$(wc -l </tmp/live.jsonl)"
+[ -f /results/facts/workload_exit_code ] || workload_done 0
+fact state_after "$(scx_state)"
