@@ -288,6 +288,32 @@ fn a_slow_writer_leads_to_counted_drops_in_the_file() {
     assert_eq!(json[0]["losses"].as_array().unwrap().len(), meta.losses.len());
 }
 
+/// A ring too small for the drain interval (1 MiB split between the CPUs,
+/// drained every 400 ms) overflows under the ping-pong: the BPF side counts
+/// the drops per CPU, and the file says how many, when and where.
+#[test]
+fn a_full_ring_is_reported_with_time_and_cpu() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-small-ring.parquet");
+    let tracer = start_tracer(&out, &["--ring-mb", "1", "--debug-drain-ms", "400"]);
+    let t0 = Instant::now();
+    let cpu = last_cpu();
+    ping_pong(cpu, 20 * N, ("otringping", "otringpong"));
+    let traced_ms = t0.elapsed().as_millis() as u64 + 500;
+    let stdout = stop_tracer(tracer);
+    let (meta, _) = read_trace(&out).unwrap();
+    assert!(meta.events_lost > 0, "a 1 MiB ring drained every 400 ms should overflow: {stdout}");
+    assert!(stdout.contains(&format!("events lost: {}", meta.events_lost)), "{stdout}");
+    assert_eq!(meta.losses.iter().map(|s| s.events).sum::<u64>(), meta.events_lost, "{:?}", meta.losses);
+    for s in &meta.losses {
+        assert_eq!(s.cause, trace::meta::LossCause::Ring, "{s:?}");
+        assert!(s.from_ms < s.to_ms && s.from_ms <= traced_ms, "{s:?} (traced ~{traced_ms} ms)");
+    }
+    // The ping-pong ran on `cpu`: that ring overflowed.
+    assert!(meta.losses.iter().any(|s| s.cpu as usize == cpu), "{:?}", meta.losses);
+}
+
 #[test]
 fn bad_cpus_are_rejected_clearly() {
     let out = scratch("tracer-bad.parquet");

@@ -30,6 +30,11 @@ pub struct TraceArgs {
     /// Extra metadata stored in the file (repeatable), e.g. workload=hackbench.
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta_pair)]
     pub meta: Vec<(String, String)>,
+    /// How the tracer's drain and writer threads are scheduled: fifo[:N]
+    /// (SCHED_FIFO, the default: they never wait behind the load, so nothing is
+    /// dropped on a busy host), nice:N, or normal.
+    #[arg(long, value_name = "P", default_value_t = super::priority::DEFAULT_PRIORITY)]
+    pub priority: super::priority::Priority,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
@@ -37,7 +42,11 @@ pub struct TraceArgs {
     /// the writer's queue overflow into counted drops.
     #[arg(long, value_name = "MS", hide = true)]
     pub debug_writer_delay_ms: Option<u64>,
-    /// Testing aid: batches the writer's queue holds (default 32).
+    /// Testing aid: drain the rings every MS milliseconds instead of every 20,
+    /// to see a small ring overflow into counted drops.
+    #[arg(long, value_name = "MS", hide = true)]
+    pub debug_drain_ms: Option<u64>,
+    /// Testing aid: batches the writer's queue holds (default 8).
     #[arg(long, value_name = "N", hide = true)]
     pub debug_writer_queue: Option<usize>,
 }

@@ -11,6 +11,8 @@ use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
 use trace::meta::{LossCause, LossTally};
 use trace::{Event, TraceMeta, TraceWriter};
 
+use super::priority::Priority;
+
 /// Queue sizing. The bound is in events: `batches * batch_events` events
 /// (~190 bytes each) may wait for the writer; past that, batches are dropped
 /// and counted, never queued without limit.
@@ -22,13 +24,15 @@ pub struct QueueOptions {
     pub batch_events: usize,
     /// Testing aid: the writer sleeps this long per batch (a slow disk).
     pub throttle: Option<Duration>,
+    /// How the writer thread is scheduled.
+    pub priority: Priority,
 }
 
 impl Default for QueueOptions {
     /// 8 x 32 Ki events: 256 Ki events (~50 MB), ~0.2 s of a switch storm on
     /// top of what the BPF rings hold; a 20 ms poll of a storm fits one batch.
     fn default() -> Self {
-        QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None }
+        QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None, priority: Priority::Normal }
     }
 }
 
@@ -52,10 +56,11 @@ impl BackgroundWriter {
         let (empty_tx, empties) = bounded::<Vec<Event>>(opts.batches.max(1) + 2);
         let written = Arc::new(AtomicU64::new(0));
         let counter = written.clone();
-        let throttle = opts.throttle;
+        let (throttle, priority) = (opts.throttle, opts.priority);
         let thread = std::thread::Builder::new()
             .name("trace-writer".into())
             .spawn(move || {
+                priority.apply_to_this_thread();
                 let mut writer = writer;
                 for mut batch in rx {
                     if let Some(d) = throttle {
@@ -230,7 +235,7 @@ mod tests {
     #[test]
     fn a_slow_writer_leads_to_counted_drops_not_a_stall() {
         let path = scratch("slow.parquet");
-        let opts = QueueOptions { batches: 2, batch_events: 100, throttle: Some(Duration::from_millis(50)) };
+        let opts = QueueOptions { batches: 2, batch_events: 100, throttle: Some(Duration::from_millis(50)), priority: Priority::Normal };
         let origin = 10_000_000_000;
         let mut w = BackgroundWriter::spawn(TraceWriter::create(&path).unwrap(), origin, opts).unwrap();
         let mut sent = 0u64;

@@ -24,6 +24,7 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
         ("cpus", args.cpus.as_ref().map_or("all".into(), |c| c.text.clone())),
         ("comm_filter", args.comm_filter.clone().unwrap_or_default()),
         ("ring_mb", args.ring_mb.to_string()),
+        ("priority", args.priority.to_string()),
         ("kernel", kernel),
         ("hostname", host),
         ("tracer", "raw_tp".into()),

@@ -19,6 +19,7 @@ mod bpf;
 mod decode;
 mod intf;
 mod meta;
+mod priority;
 mod progress;
 mod record;
 mod skel;
@@ -34,6 +35,8 @@ use trace::{Format, TraceWriter};
 
 pub use args::TraceArgs;
 pub use background::{BackgroundWriter, QueueOptions};
+#[allow(unused_imports)] // the type of QueueOptions::priority, for other users of the writer
+pub use priority::Priority;
 pub use source::{EventSource, SourceOptions};
 
 pub fn run(args: TraceArgs) -> Result<i32> {
@@ -44,7 +47,6 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     let meta = meta::user_meta(&args)?;
     let stop = stop_on_signals()?;
 
-    let writer = TraceWriter::create(&args.output)?;
     let mut open_object = MaybeUninit::uninit();
     let opts = SourceOptions {
         ring_mb: args.ring_mb,
@@ -52,11 +54,16 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         comm_prefix: args.comm_filter.clone(),
     };
     let mut source = EventSource::open(&mut open_object, &opts)?;
-    let mut queue = QueueOptions {
+    // FILE.partial appears once the probes are attached: scripts wait for it.
+    let writer = TraceWriter::create(&args.output)?;
+    let default = QueueOptions::default();
+    let queue = QueueOptions {
+        batches: args.debug_writer_queue.unwrap_or(default.batches),
         throttle: args.debug_writer_delay_ms.map(Duration::from_millis),
-        ..QueueOptions::default()
+        priority: args.priority,
+        ..default
     };
-    queue.batches = args.debug_writer_queue.unwrap_or(queue.batches);
+    args.priority.apply_to_this_thread(); // the drain thread
     let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
     let out = record::record(
@@ -64,6 +71,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         &mut writer,
         &stop,
         args.duration.map(Duration::from_secs_f64),
+        args.debug_drain_ms.map_or(record::DRAIN_INTERVAL, Duration::from_millis),
         progress,
     )?;
     let meta = meta::complete(meta, &args, &out)?;

@@ -11,9 +11,10 @@ use super::background::BackgroundWriter;
 use super::progress::Progress;
 use super::source::EventSource;
 
-/// How often the ring is drained. BPF never wakes us (BPF_RB_NO_WAKEUP), so
-/// this bounds the ring fill: at 1 M events/s, 20 ms is ~2 MiB of a 64 MiB ring.
-const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+/// How often the rings are drained. BPF never wakes us (BPF_RB_NO_WAKEUP, so
+/// the tracer adds no context switches per event or per batch), so this
+/// bounds the ring fill: at 1 M events/s, 20 ms is ~2 MiB of a 64 MiB ring.
+pub const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
 
 pub struct Outcome {
     pub elapsed: Duration,
@@ -24,6 +25,7 @@ pub fn record(
     writer: &mut BackgroundWriter,
     stop: &AtomicBool,
     duration: Option<Duration>,
+    drain_interval: Duration,
     mut progress: Option<Progress>,
 ) -> Result<Outcome> {
     let mut batch = Vec::<Event>::with_capacity(1 << 16);
@@ -40,7 +42,7 @@ pub fn record(
         if let Some(p) = progress.as_mut() {
             p.tick(writer.events_written(), source.lost() + writer.dropped());
         }
-        let nap = duration.map_or(DRAIN_INTERVAL, |d| (d - elapsed).min(DRAIN_INTERVAL));
+        let nap = duration.map_or(drain_interval, |d| (d - elapsed).min(drain_interval));
         std::thread::sleep(nap);
     }
     let elapsed = source.elapsed();

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
@@ -147,6 +147,7 @@ impl ParquetSink {
             // before it overflows; deltas are small and cheap to encode.
             .set_column_dictionary_enabled(ColumnPath::from("ts_ns"), false)
             .set_column_encoding(ColumnPath::from("ts_ns"), Encoding::DELTA_BINARY_PACKED)
+            .set_statistics_enabled(EnabledStatistics::None)
             .build();
         let writer = SerializedFileWriter::new(out, schema, Arc::new(props))?;
         Ok(ParquetSink {
