@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use libbpf_rs::OpenObject;
 use trace::{source, Event, TraceMeta, TraceWriter};
 
-use crate::tracer::{BackgroundWriter, EventSource, QueueOptions, SourceOptions};
+use crate::tracer::{BackgroundWriter, EventSource, Priority, QueueOptions, SourceOptions};
 
 struct Recording {
     writer: BackgroundWriter,
@@ -41,7 +41,13 @@ impl<'obj> LiveEvents<'obj> {
             .context("loading the scheduler-event tracer (raw tracepoints)")?;
         let record = match (writer, record) {
             (Some(w), Some(path)) => Some(Recording {
-                writer: BackgroundWriter::spawn(w, source.start_ns(), QueueOptions::default())?,
+                // SCHED_FIFO like `scx_oracle trace`'s writer: at normal priority a busy host
+                // starves it and the recording drops events (counted, but holes).
+                writer: BackgroundWriter::spawn(
+                    w,
+                    source.start_ns(),
+                    QueueOptions { priority: Priority::Fifo(1), ..QueueOptions::default() },
+                )?,
                 path: path.to_path_buf(),
                 meta,
                 batch: Vec::new(),
