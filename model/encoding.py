@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import BadInput
+
 SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
 IDLE = 0
 
@@ -296,18 +298,19 @@ COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_
 
 
 def read_events(path):
-    """Rows of a schema-v1 trace (Parquet or CSV via pyarrow) in stable ts_ns order."""
+    """Rows of a schema-v1 Parquet trace in stable ts_ns order (CSV traces are refused: convert
+    them with `scx_oracle import`). Raises BadInput naming the file and the problem."""
     import pyarrow.parquet as pq
     path = Path(path)
     if path.suffix != ".parquet":
-        raise ValueError(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
+        raise BadInput(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
     table = pq.read_table(path)
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
-        raise ValueError(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
+        raise BadInput(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("schema_version") != "1":
-        raise ValueError(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
+        raise BadInput(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
     cols = {name: table.column(name).to_pylist() for name in COLUMNS}
     n = table.num_rows
     order = sorted(range(n), key=lambda i: cols["ts_ns"][i])   # sorted() is stable

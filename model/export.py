@@ -9,8 +9,14 @@ import torch
 from .atomic import replacing
 from .checkpoint import load_checkpoint
 from .encoding import candidate_width, step_width
+from .errors import ModelError
 from .lean_graph import lean_onestep
 from .net import OneStep, Window
+
+
+class ExportError(ModelError):
+    """An export whose result does not match the trained network."""
+
 
 OPSET = 17
 META_ENCODING = "scx_oracle.encoding"
@@ -120,4 +126,7 @@ def main(args):
         print(f"export: parity PyTorch vs onnxruntime over {len(steps)} steps: max abs diff "
               f"{diff:.2e} (scores up to {largest:.1f}; tolerance {tol:.1e})")
         if diff > tol:
-            raise SystemExit(f"export: parity check failed: {diff:.2e} > {tol:.1e}")
+            # A model that does not compute what was trained is not left behind as if it did.
+            Path(args.out).unlink(missing_ok=True)
+            raise ExportError(f"{args.out}: parity check failed: PyTorch and onnxruntime differ "
+                              f"by {diff:.2e} > {tol:.1e}; the file was removed")

@@ -30,7 +30,7 @@ class BadInput(unittest.TestCase):
             path = Path(d) / "other.parquet"
             table = pa.table({"ts_ns": [1, 2]}).replace_schema_metadata({"schema_version": "1"})
             pq.write_table(table, path)
-            with self.assertRaises(ValueError) as ctx:
+            with self.assertRaises(errors.BadInput) as ctx:
                 list(read_events(path))
             self.assertIn("no column(s) cpu, event", str(ctx.exception))
 
