@@ -45,6 +45,9 @@ struct Run {
     wall: Duration,
     model_steps: usize,
     decisions: Vec<Duration>,
+    /// The two halves of a decision: encoding the question, and the model's ranking.
+    prepares: Vec<Duration>,
+    ranks: Vec<Duration>,
     switches: Vec<Duration>,
 }
 
@@ -65,10 +68,15 @@ fn replay(live: &mut LiveModel, events: &[Event]) -> Run {
         let t1 = Instant::now();
         // Eligible: the runnable candidates, what the policy's pool of waiting tasks holds.
         let step = live.prepare(o.cpu, ev.ts_ns, Some("R"), None);
+        let prepared = t1.elapsed();
         runnable.clear();
         runnable.extend(step.cands.chunks_exact(width).zip(&step.cand_pids).filter(|(r, _)| r[col] > 0.0).filter_map(|(_, p)| *p));
+        let t2 = Instant::now();
         black_box(live.rank(|pid| runnable.contains(&pid)).expect("rank"));
-        run.decisions.push(t1.elapsed());
+        let ranked = t2.elapsed();
+        run.decisions.push(prepared + ranked);
+        run.prepares.push(prepared);
+        run.ranks.push(ranked);
         run.model_steps += 2;
     }
     run.wall = start.elapsed();
@@ -106,9 +114,11 @@ fn main() {
         best.sort_by(f64::total_cmp);
         let all = |f: fn(&Run) -> &Vec<Duration>| Percentiles::of(&rs.iter().flat_map(|r| f(r).iter().copied()).collect::<Vec<_>>());
         let (d, s) = (all(|r| &r.decisions), all(|r| &r.switches));
+        let (p, r) = (all(|r| &r.prepares), all(|r| &r.ranks));
         serde_json::json!({
             "steps_per_s_median": best[best.len() / 2],
             "decision_p50_us": d.p50, "decision_p99_us": d.p99, "decision_p999_us": d.p999,
+            "encode_p50_us": p.p50, "rank_p50_us": r.p50,
             "switch_p50_us": s.p50, "switch_p99_us": s.p99,
             "decisions": d.count,
         })

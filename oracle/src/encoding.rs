@@ -65,6 +65,9 @@ struct Task {
     last_in_ts: i64,
     /// Length of its last stint on a CPU.
     last_run_ns: i64,
+    /// `last_run_ns` on the time scale, kept with it: it only changes at a switch-out, and a
+    /// decision would otherwise pay a log per candidate for it.
+    last_run_scaled: f32,
     /// Total time on CPUs since first seen.
     runtime_ns: i64,
     /// Runnable because it was switched out still runnable (not woken from sleep).
@@ -89,6 +92,7 @@ impl Default for Task {
             last_cpu: None,
             last_in_ts: -1,
             last_run_ns: 0,
+            last_run_scaled: 0.0,
             runtime_ns: 0,
             preempted: false,
             waker: -1,
@@ -240,6 +244,12 @@ fn col(names: &[String], name: &str) -> Result<usize> {
         .ok_or_else(|| anyhow!("encoding spec has no feature {name:?}"))
 }
 
+/// `min(1, log1p(dt_us) / log_norm)` for a duration in ns.
+fn time_scale(dt_ns: f64, log_norm: f64) -> f64 {
+    let dt_us = dt_ns.max(0.0) / 1000.0;
+    (dt_us.ln_1p() / log_norm).min(1.0)
+}
+
 fn b(x: bool) -> f32 {
     if x {
         1.0
@@ -304,8 +314,7 @@ impl Encoder {
 
     /// The same scale for a duration in ns (`tlog(dt, 0)` in Python).
     fn tscale(&self, dt_ns: f64) -> f64 {
-        let dt_us = dt_ns.max(0.0) / 1000.0;
-        (dt_us.ln_1p() / self.log_norm).min(1.0)
+        time_scale(dt_ns, self.log_norm)
     }
 
     fn touch(&mut self, c: u32, pid: i32) {
@@ -610,7 +619,7 @@ impl Encoder {
                 row[cc.wake_order] = (later as f64 / (k - 1) as f64) as f32;
             }
             row[cc.last_run] = if t.last_in_ts >= 0 {
-                self.tscale(t.last_run_ns as f64) as f32
+                t.last_run_scaled
             } else {
                 0.0
             };
@@ -662,7 +671,7 @@ impl Encoder {
 
     /// Stage 4: apply the switch to the task and CPU state.
     fn apply_switch(&mut self, ev: &Event, prev: i32, nxt: i32, first: Option<u8>, target: i32) {
-        let (now, c) = (ev.ts_ns as i64, ev.cpu);
+        let (now, c, log_norm) = (ev.ts_ns as i64, ev.cpu, self.log_norm);
         if prev == IDLE {
             self.cpus.get_mut(&c).expect("created above").idle_out_ts = now;
         } else {
@@ -671,6 +680,7 @@ impl Encoder {
             t.last_cpu = Some(c);
             if t.last_in_ts >= 0 {
                 t.last_run_ns = (now - t.last_in_ts).max(0);
+                t.last_run_scaled = time_scale(t.last_run_ns as f64, log_norm) as f32;
                 t.runtime_ns += t.last_run_ns;
             }
             if first == Some(b'R') {
