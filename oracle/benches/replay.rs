@@ -54,7 +54,7 @@ struct Run {
 fn replay(live: &mut LiveModel, events: &[Event]) -> Run {
     let mut run = Run::default();
     let spec = live.scorer().expect("a model").spec().clone();
-    let (width, col) = (spec.candidate_width(), spec.candidate_features.iter().position(|f| f == "runnable").expect("runnable feature"));
+    let (width, col) = (spec.candidate_width(), spec.candidate_features.iter().position(|f| f == "woken_here").expect("woken_here feature"));
     let mut runnable = Vec::new();
     let start = Instant::now();
     for ev in events {
@@ -66,7 +66,8 @@ fn replay(live: &mut LiveModel, events: &[Event]) -> Run {
         run.switches.push(t0.elapsed());
         // The policy's question for this CPU: what runs after the task that just started?
         let t1 = Instant::now();
-        // Eligible: the runnable candidates, what the policy's pool of waiting tasks holds.
+        // Eligible: the candidates runnable on this CPU (woken or preempted here), what the
+        // policy's queue for this CPU holds (tasks wait in the queue of the CPU they woke on).
         let step = live.prepare(o.cpu, ev.ts_ns, Some("R"), None);
         let prepared = t1.elapsed();
         runnable.clear();

@@ -272,6 +272,8 @@ pub struct Encoder {
     comm: String,
     /// Scratch: (pid, recency rank) of the candidates.
     order: Vec<(i32, usize)>,
+    /// Scratch: the candidates that are not runnable, while ordering.
+    rest: Vec<(i32, usize)>,
     /// Scratch: wake times of the runnable candidates woken onto this CPU.
     woken: Vec<i64>,
 }
@@ -295,6 +297,7 @@ impl Encoder {
             cpus: IntMap::default(),
             comm: String::new(),
             order: Vec::new(),
+            rest: Vec::new(),
             woken: Vec::new(),
         })
     }
@@ -509,19 +512,18 @@ impl Encoder {
     /// order, at most `candidates - 1` (slot 0 is idle). Fills `self.order` with (pid, rank).
     fn order_candidates(&mut self, c: u32) {
         let s = &self.cpus[&c];
-        let runnable_of = |pid: i32| {
-            self.tasks
-                .get(&pid)
-                .is_some_and(|t| t.state == State::Runnable)
-        };
         self.order.clear();
-        for want_runnable in [true, false] {
-            for (rank, &pid) in s.recent.iter().enumerate() {
-                if runnable_of(pid) == want_runnable && self.order.len() < self.k - 1 {
-                    self.order.push((pid, rank));
-                }
+        self.rest.clear();
+        for (rank, &pid) in s.recent.iter().enumerate() {
+            let runnable = self.tasks.get(&pid).is_some_and(|t| t.state == State::Runnable);
+            if runnable {
+                self.order.push((pid, rank));
+            } else {
+                self.rest.push((pid, rank));
             }
         }
+        self.order.append(&mut self.rest);
+        self.order.truncate(self.k - 1);
     }
 
     /// Stage 2 without the rows: just the (runnable, woken here) counts the step row needs.
@@ -552,7 +554,10 @@ impl Encoder {
         out.cands.resize(k * cw, 0.0);
         let (mut runnable, mut woken_here) = (0usize, 0usize);
         let unknown = Task::default();
-        let cand_task = |slot: usize| self.tasks.get(&self.order[slot - 1].0).unwrap_or(&unknown);
+        // Each candidate looked up once (two passes read them).
+        let looked_up: Vec<&Task> =
+            self.order.iter().map(|(pid, _)| self.tasks.get(pid).unwrap_or(&unknown)).collect();
+        let cand_task = |slot: usize| looked_up[slot - 1];
         // Runnable candidates' mean run time (integer sum: exact, as in Python) and the wake
         // times of those woken here, for runtime_rel and wake_order.
         let (mut rt_sum, mut rt_n) = (0i64, 0i64);

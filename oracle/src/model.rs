@@ -32,6 +32,9 @@ pub const OUTPUTS: [&str; 3] = ["scores", "h_out", "c_out"];
 pub struct LstmState {
     pub h: Vec<f32>,
     pub c: Vec<f32>,
+    /// The native step's cache: the gates' bias plus the recurrent term `W_h·h`, the same for
+    /// the next switch and for any pick ranked before it (empty: not computed; ORT ignores it).
+    pub hh: Vec<f32>,
 }
 
 pub struct OracleModel {
@@ -267,6 +270,7 @@ impl OracleModel {
         LstmState {
             h: vec![0.0; n],
             c: vec![0.0; n],
+            hh: Vec::new(),
         }
     }
 

@@ -64,6 +64,8 @@ struct Scratch {
     y: Vec<f32>,
     /// (index, value) of an input's non-zero entries.
     nz: Vec<(usize, f32)>,
+    /// `prime`'s output for the uncached `advance`.
+    hh: Vec<f32>,
 }
 
 /// `out += Σ_j x_j · w[j, :]` over the (j, x_j) in `nz`, `w` row-major with `out.len()`
@@ -72,12 +74,32 @@ struct Scratch {
 /// (only where the CPU has it: elsewhere `mul_add` is a slow library call).
 #[inline(always)]
 fn gemv<const FUSED: bool>(out: &mut [f32], nz: &[(usize, f32)], w: &[f32]) {
+    gemv_in::<FUSED>(out, Input::Sparse(nz), w)
+}
+
+/// A vector times a matrix, as [`gemv`], for inputs with few zeros (a state, a candidate
+/// row): no index list to build, no branch per entry.
+#[inline(always)]
+fn gemv_dense<const FUSED: bool>(out: &mut [f32], x: &[f32], w: &[f32]) {
+    gemv_in::<FUSED>(out, Input::Dense(x), w)
+}
+
+/// The rows to add: listed non-zero entries, or every entry of a dense vector.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Sparse(&'a [(usize, f32)]),
+    Dense(&'a [f32]),
+}
+
+#[inline(always)]
+fn gemv_in<const FUSED: bool>(out: &mut [f32], x: Input, w: &[f32]) {
     let cols = out.len();
-    let mut start = gemv_blocks::<FUSED, 32>(out, 0, nz, w, cols);
-    start = gemv_blocks::<FUSED, 8>(out, start, nz, w, cols);
+    let mut start = gemv_blocks::<FUSED, 32>(out, 0, x, w, cols);
+    start = gemv_blocks::<FUSED, 8>(out, start, x, w, cols);
     for (o, out) in out.iter_mut().enumerate().skip(start) {
-        for &(j, x) in nz {
-            *out += x * w[j * cols + o];
+        match x {
+            Input::Sparse(nz) => nz.iter().for_each(|&(j, v)| *out += v * w[j * cols + o]),
+            Input::Dense(d) => d.iter().enumerate().for_each(|(j, &v)| *out += v * w[j * cols + o]),
         }
     }
 }
@@ -87,19 +109,34 @@ fn gemv<const FUSED: bool>(out: &mut [f32], nz: &[(usize, f32)], w: &[f32]) {
 fn gemv_blocks<const FUSED: bool, const B: usize>(
     out: &mut [f32],
     mut start: usize,
-    nz: &[(usize, f32)],
+    x: Input,
     w: &[f32],
     cols: usize,
 ) -> usize {
     while start + B <= cols {
         let mut acc: [f32; B] = out[start..start + B].try_into().unwrap();
-        for &(j, x) in nz {
-            debug_assert!(j * cols + start + B <= w.len());
-            // SAFETY: every index in `nz` is a row of `w`: NativeStep::from_onnx checked each
-            // weight's rows against the input it multiplies, and `nz` enumerates that input.
-            let row = unsafe { &*w.as_ptr().add(j * cols + start).cast::<[f32; B]>() };
-            for t in 0..B {
-                acc[t] = if FUSED { x.mul_add(row[t], acc[t]) } else { acc[t] + x * row[t] };
+        // SAFETY (both arms): every row index is a row of `w`: NativeStep::from_onnx checked
+        // each weight's rows against the input it multiplies, and the index enumerates that
+        // input.
+        macro_rules! add_row {
+            ($j:expr, $v:expr) => {{
+                debug_assert!($j * cols + start + B <= w.len());
+                let row = unsafe { &*w.as_ptr().add($j * cols + start).cast::<[f32; B]>() };
+                for t in 0..B {
+                    acc[t] = if FUSED { $v.mul_add(row[t], acc[t]) } else { acc[t] + $v * row[t] };
+                }
+            }};
+        }
+        match x {
+            Input::Sparse(nz) => {
+                for &(j, v) in nz {
+                    add_row!(j, v);
+                }
+            }
+            Input::Dense(d) => {
+                for (j, &v) in d.iter().enumerate() {
+                    add_row!(j, v);
+                }
             }
         }
         out[start..start + B].copy_from_slice(&acc);
@@ -196,12 +233,32 @@ impl NativeStep {
     /// The LSTM cell alone: (h, c) -> (h', c') for one step; what a CPU's state needs when no
     /// ranking is wanted.
     pub fn advance(&mut self, step: &[f32], h: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+        let mut hh = std::mem::take(&mut self.scratch.hh);
+        self.prime(h, &mut hh);
+        self.advance_cached(step, &hh, c, h_out, c_out);
+        self.scratch.hh = hh;
+    }
+
+    /// `hh = b_gates + W_h·h`: the recurrent half of the gates, which depends on the state only.
+    /// Computed once per switch, it serves that switch's successor and every pick ranked
+    /// before it, each of which then adds only its few non-zero step inputs.
+    pub fn prime(&mut self, h: &[f32], hh: &mut Vec<f32>) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has the features the function is compiled for.
-            return unsafe { self.advance_avx2(step, h, c, h_out, c_out) };
+            return unsafe { self.prime_avx2(h, hh) };
         }
-        self.advance_generic(step, h, c, h_out, c_out)
+        self.prime_body::<false>(h, hh)
+    }
+
+    /// [`NativeStep::advance`] from a [`NativeStep::prime`]d state.
+    pub fn advance_cached(&mut self, step: &[f32], hh: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { self.advance_avx2(step, hh, c, h_out, c_out) };
+        }
+        self.advance_generic(step, hh, c, h_out, c_out)
     }
 
     /// Scores of the `k` slots given the new state `h` (absent slots -> ABSENT).
@@ -223,12 +280,18 @@ impl NativeStep {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn advance_avx2(&mut self, step: &[f32], h: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
-        self.advance_body::<true>(step, h, c, h_out, c_out)
+    unsafe fn prime_avx2(&mut self, h: &[f32], hh: &mut Vec<f32>) {
+        self.prime_body::<true>(h, hh)
     }
 
-    fn advance_generic(&mut self, step: &[f32], h: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
-        self.advance_body::<false>(step, h, c, h_out, c_out)
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn advance_avx2(&mut self, step: &[f32], hh: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+        self.advance_body::<true>(step, hh, c, h_out, c_out)
+    }
+
+    fn advance_generic(&mut self, step: &[f32], hh: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+        self.advance_body::<false>(step, hh, c, h_out, c_out)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -242,14 +305,22 @@ impl NativeStep {
     }
 
     #[inline(always)]
-    fn advance_body<const F: bool>(&mut self, step: &[f32], h: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
+    fn prime_body<const F: bool>(&mut self, h: &[f32], hh: &mut Vec<f32>) {
+        let (s, hd) = (self.s, self.h);
+        hh.clear();
+        hh.extend_from_slice(&self.b_gates);
+        // The recurrent rows follow the step's in w_gates.
+        gemv_dense::<F>(hh, &h[..hd], &self.w_gates[s * 4 * hd..]);
+    }
+
+    #[inline(always)]
+    fn advance_body<const F: bool>(&mut self, step: &[f32], hh: &[f32], c: &[f32], h_out: &mut [f32], c_out: &mut [f32]) {
         let (s, hd) = (self.s, self.h);
         let sc = &mut self.scratch;
         sc.nz.clear();
         nonzero(&step[..s], 0, &mut sc.nz);
-        nonzero(&h[..hd], s, &mut sc.nz);
         sc.gates.clear();
-        sc.gates.extend_from_slice(&self.b_gates);
+        sc.gates.extend_from_slice(&hh[..4 * hd]);
         gemv::<F>(&mut sc.gates, &sc.nz, &self.w_gates);
         let g = &mut sc.gates;
         for x in &mut g[..3 * hd] {
@@ -273,18 +344,14 @@ impl NativeStep {
         // State and set-summary terms, shared by every slot.
         sc.base.clear();
         sc.base.resize(d, 0.0);
-        sc.nz.clear();
-        nonzero(&h[..self.h], 0, &mut sc.nz);
-        gemv::<F>(&mut sc.base, &sc.nz, &self.w_state);
+        gemv_dense::<F>(&mut sc.base, &h[..self.h], &self.w_state);
         if p > 0 {
             sc.pool.clear();
             sc.pool.resize(p, 0.0); // relu >= 0, so 0 is a neutral start for the max
             for row in cands.chunks_exact(c).take(self.k).filter(|r| r[0] > 0.0) {
-                sc.nz.clear();
-                nonzero(row, 0, &mut sc.nz);
                 sc.e.clear();
                 sc.e.resize(p, 0.0);
-                gemv::<F>(&mut sc.e, &sc.nz, &self.w_embed);
+                gemv_dense::<F>(&mut sc.e, row, &self.w_embed);
                 for (m, &e) in sc.pool.iter_mut().zip(&sc.e) {
                     *m = m.max(e);
                 }
@@ -298,17 +365,17 @@ impl NativeStep {
                 scores[slot] = ABSENT;
                 continue;
             }
-            sc.nz.clear();
-            nonzero(row, 0, &mut sc.nz);
             sc.z.clear();
             sc.z.extend_from_slice(&sc.base);
-            gemv::<F>(&mut sc.z, &sc.nz, &self.w_cand);
-            // relu(z), its zeros skipped.
-            sc.nz.clear();
-            sc.nz.extend(sc.z.iter().enumerate().filter(|(_, &v)| v > 0.0).map(|(i, &v)| (i, v)));
+            gemv_dense::<F>(&mut sc.z, row, &self.w_cand);
+            // relu(z), zeros and all: a branch per entry to skip them cost more than the
+            // multiply-adds it saved.
+            for v in &mut sc.z {
+                *v = v.max(0.0);
+            }
             sc.y.clear();
             sc.y.extend_from_slice(&self.b_h1);
-            gemv::<F>(&mut sc.y, &sc.nz, &self.w_h1);
+            gemv_dense::<F>(&mut sc.y, &sc.z, &self.w_h1);
             scores[slot] = sc.y.iter().zip(&self.w_h2).map(|(&y, &w)| y.max(0.0) * w).sum();
         }
     }

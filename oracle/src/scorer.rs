@@ -178,8 +178,7 @@ impl Scorer {
     pub fn run(&mut self, step: &[f32], cands: &[f32], state: &mut LstmState) -> Result<&[f32]> {
         match self.native.as_mut() {
             Some(n) if self.use_native => {
-                n.advance(step, &state.h, &state.c, &mut self.scratch.h, &mut self.scratch.c);
-                std::mem::swap(state, &mut self.scratch);
+                Self::native_step(n, &mut self.scratch, step, state);
                 n.score(&state.h, cands, &mut self.scores);
                 Ok(&self.scores)
             }
@@ -191,12 +190,23 @@ impl Scorer {
     pub fn advance(&mut self, step: &[f32], cands: &[f32], state: &mut LstmState) -> Result<()> {
         match self.native.as_mut() {
             Some(n) if self.use_native => {
-                n.advance(step, &state.h, &state.c, &mut self.scratch.h, &mut self.scratch.c);
-                std::mem::swap(state, &mut self.scratch);
+                Self::native_step(n, &mut self.scratch, step, state);
                 Ok(())
             }
             _ => self.ort.run(step, cands, state).map(|_| ()),
         }
+    }
+
+    /// A committed native step: from the state's primed gates, then primes the new state for
+    /// the next switch and the picks ranked before it.
+    fn native_step(n: &mut NativeStep, scratch: &mut LstmState, step: &[f32], state: &mut LstmState) {
+        if state.hh.is_empty() {
+            n.prime(&state.h, &mut state.hh);
+        }
+        n.advance_cached(step, &state.hh, &state.c, &mut scratch.h, &mut scratch.c);
+        std::mem::swap(&mut state.h, &mut scratch.h);
+        std::mem::swap(&mut state.c, &mut scratch.c);
+        n.prime(&state.h, &mut state.hh);
     }
 
     /// True when the state update reads only the step row (the native step's LSTM cell), so a
@@ -210,7 +220,11 @@ impl Scorer {
     pub fn peek(&mut self, step: &[f32], cands: &[f32], state: &LstmState, wanted: Option<&[bool]>) -> Result<&[f32]> {
         match self.native.as_mut() {
             Some(n) if self.use_native => {
-                n.advance(step, &state.h, &state.c, &mut self.scratch.h, &mut self.scratch.c);
+                if state.hh.is_empty() {
+                    n.advance(step, &state.h, &state.c, &mut self.scratch.h, &mut self.scratch.c);
+                } else {
+                    n.advance_cached(step, &state.hh, &state.c, &mut self.scratch.h, &mut self.scratch.c);
+                }
                 n.score_only(&self.scratch.h, cands, wanted, &mut self.scores);
                 Ok(&self.scores)
             }
