@@ -18,6 +18,8 @@ pub struct Options {
     pub slice_ns: u64,
     pub direct_idle: bool,
     pub preempt_agent: bool,
+    /// The queued ring's size instead of the built-in one (libbpf rounds it up).
+    pub queue_ring_bytes: Option<u32>,
     pub verbose: bool,
 }
 
@@ -70,6 +72,9 @@ impl<'obj> BpfScheduler<'obj> {
         rodata.slice_ns = opts.slice_ns;
         rodata.direct_idle = opts.direct_idle;
         rodata.preempt_agent = opts.preempt_agent;
+        if let Some(bytes) = opts.queue_ring_bytes {
+            skel.maps.queued.set_max_entries(bytes).context("sizing the queued ring")?;
+        }
 
         let mut skel = scx_ops_load!(skel, oracle_ops, uei)?;
         let link = scx_ops_attach!(skel, oracle_ops)?;

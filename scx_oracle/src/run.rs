@@ -68,6 +68,10 @@ pub struct RunArgs {
     /// trace, as it saw them (`scx_oracle eval`/`encode` replay the same steps).
     #[arg(long, value_name = "T.parquet")]
     pub record: Option<PathBuf>,
+    /// Size of the kernel->agent ring in KiB (default: room for 8192 tasks; rounded up to a
+    /// power of two). A small ring drives the congestion fallback (the fault suite's storm).
+    #[arg(long, value_name = "KIB", value_parser = clap::value_parser!(u32).range(4..=65_536))]
+    pub queue_ring_kib: Option<u32>,
     /// Debug messages too (BPF loader output included).
     #[arg(short, long)]
     pub verbose: bool,
@@ -128,6 +132,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         slice_ns,
         direct_idle: args.direct_idle,
         preempt_agent: !args.lazy_agent,
+        queue_ring_bytes: args.queue_ring_kib.map(|k| k * 1024),
         verbose: args.verbose,
     };
     let mut open_object = MaybeUninit::uninit();

@@ -1,5 +1,6 @@
 """The scenario catalogue: a vm/scenarios/NAME.sh is a scenario iff it carries the header line
-`# scx-meta: agent=yes|no timeout=SECONDS` (timeout: default host-side limit under TCG).
+`# scx-meta: agent=yes|no timeout=SECONDS [cpus=N]` (timeout: default host-side limit under TCG;
+cpus: the vCPUs it needs when --cpus is not given, default 2).
 Other .sh files there (lib.sh, workloads.sh) are helpers the scenarios source."""
 import re
 
@@ -18,8 +19,10 @@ def names():
 
 
 def meta(name):
-    """{'agent': bool, 'timeout': int} for a scenario; clear error (listing valid ones) if unknown."""
+    """{'agent': bool, 'timeout': int, 'cpus': int} for a scenario; clear error (listing valid
+    ones) if unknown."""
     if name not in names():
         raise HarnessError(f"unknown scenario {name!r}; valid: {', '.join(names())}")
     kv = _header(SCENARIO_DIR / f"{name}.sh")
-    return {"agent": kv.get("agent", "yes") == "yes", "timeout": int(kv.get("timeout", 180))}
+    return {"agent": kv.get("agent", "yes") == "yes", "timeout": int(kv.get("timeout", 180)),
+            "cpus": int(kv.get("cpus", 2))}
