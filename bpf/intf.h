@@ -78,6 +78,7 @@ struct oracle_counters {
 	u64 heartbeats;		/* timer kicks of an idle-looking agent */
 	u64 agent_preempts;	/* CPUs preempted to run a parked agent */
 	u64 drain_errors;	/* bpf_user_ringbuf_drain() failures */
+	u64 drain_busy;		/* ...found another CPU draining (-EBUSY): not failures */
 	u64 refill_wakeups;	/* agent woken to refill a drained CPU queue */
 	u64 agent_thread_dispatches; /* the agent's helper threads, placed by BPF */
 };

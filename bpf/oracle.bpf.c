@@ -371,7 +371,10 @@ void BPF_STRUCT_OPS(oracle_dispatch, s32 cpu, struct task_struct *prev)
 	long ret;
 
 	ret = bpf_user_ringbuf_drain(&decisions, apply_decision, NULL, BPF_RB_NO_WAKEUP);
-	if (ret < 0)
+	/* One consumer at a time: another CPU draining now is -EBUSY, not a failure. */
+	if (ret == -EBUSY)
+		__sync_fetch_and_add(&cnt.drain_busy, 1);
+	else if (ret < 0)
 		__sync_fetch_and_add(&cnt.drain_errors, 1);
 
 	/* Once per call: agent_has_work() consumes the heartbeat flag. */

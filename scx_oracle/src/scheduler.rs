@@ -205,6 +205,7 @@ impl<'obj> Scheduler<'obj> {
             heartbeats,
             agent_preempts,
             drain_errors,
+            drain_busy,
             refill_wakeups,
             agent_thread_dispatches,
         );

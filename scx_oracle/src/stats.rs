@@ -59,6 +59,8 @@ pub struct Metrics {
     pub agent_preempts: u64,
     #[stat(desc = "BPF: bpf_user_ringbuf_drain() failures")]
     pub drain_errors: u64,
+    #[stat(desc = "BPF: drains that found another CPU draining (-EBUSY; not failures)")]
+    pub drain_busy: u64,
     #[stat(desc = "BPF: agent woken because a CPU's queue ran dry while it held tasks")]
     pub refill_wakeups: u64,
     #[stat(desc = "BPF: the agent's helper threads (reload, stats, writer) placed without it")]
