@@ -28,16 +28,19 @@ pub struct LiveEvents<'obj> {
 }
 
 impl<'obj> LiveEvents<'obj> {
-    /// Loads and attaches the tracer. With `record`, events also go to that trace file
-    /// (`meta` is its metadata; the loss report is added at the end).
+    /// Loads and attaches the tracer with `ring_mb` MiB of BPF rings (split between CPUs; the
+    /// consumer drains them every round, and their pages count in its locked memory). With
+    /// `record`, events also go to that trace file (`meta` is its metadata; the loss report is
+    /// added at the end).
     pub fn open(
         open_object: &'obj mut MaybeUninit<OpenObject>,
+        ring_mb: u32,
         record: Option<&Path>,
         meta: TraceMeta,
     ) -> Result<Self> {
         // Fail on a bad output path before loading anything.
         let writer = record.map(TraceWriter::create).transpose()?;
-        let source = EventSource::open(open_object, &SourceOptions::default())
+        let source = EventSource::open(open_object, &SourceOptions { ring_mb, ..SourceOptions::default() })
             .context("loading the scheduler-event tracer (raw tracepoints)")?;
         let record = match (writer, record) {
             (Some(w), Some(path)) => Some(Recording {

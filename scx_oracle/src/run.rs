@@ -123,7 +123,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let mut events_object = MaybeUninit::uninit();
     let events = if policy.wants_events() {
         let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?;
-        Some(LiveEvents::open(&mut events_object, args.record.as_deref(), meta)?)
+        // The agent drains every round; 8 MiB (rather than the tracer's 64) keeps its locked
+        // memory small.
+        Some(LiveEvents::open(&mut events_object, 8, args.record.as_deref(), meta)?)
     } else {
         None
     };

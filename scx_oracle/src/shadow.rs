@@ -117,7 +117,7 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
         .transpose()?;
 
     let mut object = MaybeUninit::uninit();
-    let mut events = LiveEvents::open(&mut object, args.record.as_deref(), LiveEvents::meta("shadow")?)?;
+    let mut events = LiveEvents::open(&mut object, 32, args.record.as_deref(), LiveEvents::meta("shadow")?)?;
     info!("shadow: {} ({backend}) watching the kernel's picks", model.display());
 
     let mut overall = Accuracy::default();
