@@ -30,7 +30,8 @@ def markdown(meta, summary, charge, goals, configs, problems, plots):
     out = ["# A/B comparison", "",
            f"Command: `{meta['command']}`  ", f"Rounds: {meta['rounds']}, vCPUs: "
            f"{', '.join(map(str, meta['vcpus']))}, quick: {meta['quick']}, kernel: "
-           f"{meta.get('kernel') or '?'}, accel: {meta.get('accel') or '?'}, started {meta['started']}.",
+           f"{meta.get('kernel') or '?'}, accel: {meta.get('accel') or '?'}, started {meta['started']}, "
+           f"boots done: {meta.get('boots_done', '?')}.",
            "",
            "Each cell: the median over rounds, then **×ratio** to EEVDF (the per-round ratio to "
            "EEVDF's run of the same round, median) and [min–max] of those ratios. Time and "
