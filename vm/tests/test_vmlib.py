@@ -167,7 +167,7 @@ class ScenarioTest(unittest.TestCase):
         self.assertNotIn("workloads", names)
         self.assertFalse(scenarios.meta("boot")["agent"])
         self.assertTrue(scenarios.meta("stress")["agent"])
-        with self.assertRaisesRegex(HarnessError, "valid: bench"):
+        with self.assertRaisesRegex(HarnessError, "valid: ab, bench"):
             scenarios.meta("nope")
 
     def test_guest_scripts_parse(self):

@@ -25,6 +25,9 @@ GUEST_DIRS = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "dev", "proc",
               "run", "mnt", "results", "scenarios", "root", "var", "var/tmp"]
 ETC = {"etc/passwd": b"root:x:0:0:root:/root:/bin/sh\n", "etc/group": b"root:x:0:\n",
        "etc/hostname": b"scx-guest\n"}
+# Optional extra binaries (host paths, ':'-separated), copied to usr/bin/ with their libraries:
+# scripts/ab brings upstream scx_rustland in this way.
+EXTRA_ENV = "SCX_ORACLE_EXTRA_BINARIES"
 LDD_RE = re.compile(r"^\s*(?:\S+ => )?(/\S+) \(0x[0-9a-f]+\)$")
 
 
@@ -86,6 +89,11 @@ def manifest(agent):
         if not MODEL.is_file():
             raise HarnessError(f"{MODEL} missing: the bundled model is part of the repository")
         m["usr/bin/oracle.onnx"] = ("file", str(MODEL), 0o644)
+    for extra in filter(None, os.environ.get(EXTRA_ENV, "").split(":")):
+        path = Path(extra)
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise HarnessError(f"{EXTRA_ENV}: {path} is not an executable file")
+        binaries[f"usr/bin/{path.name}"] = path
     for guest, host in binaries.items():
         m[guest] = ("file", str(host), 0o755)
         for lib in shared_libs(host):
