@@ -171,7 +171,7 @@ impl Oracle {
         self.queues[w.cpu].retain(|&p| p != pid);
         self.clocks.ran(w.vruntime);
         self.seq += 1;
-        let slice = self.clocks.slice_for(self.waiting.len() + 1);
+        let slice = self.clocks.slice_for(self.waiting.len() + 1, w.task.weight);
         let target = w.task.pinned_cpu().map_or(Target::Cpu(cpu as u32), Target::Cpu);
         self.ready.push_back(Decision::for_task(&w.task, target, slice, self.seq));
         self.ahead[cpu].push((pid, Instant::now()));

@@ -46,6 +46,9 @@ impl Ord for QueuedTaskKey {
     }
 }
 
+/// No slice shorter than this, whatever the weight: a switch costs too much below it.
+const MIN_SLICE_NS: u64 = 200_000;
+
 /// Forget tasks not seen for this long (they exited or sleep forever).
 const FORGET_AFTER_NS: u64 = 10_000_000_000;
 const PRUNE_EVERY: u64 = 4096;
@@ -87,10 +90,15 @@ impl TaskClocks {
         self.min_vruntime = self.min_vruntime.max(vruntime);
     }
 
-    /// Shorter slices when many tasks wait, so each gets a turn sooner.
-    pub fn slice_for(&self, waiting: usize) -> u64 {
+    /// Shorter slices when many tasks wait, so each gets a turn sooner; and in proportion to
+    /// the task's weight (CFS's timeslice), because ordering by weighted clocks alone cannot
+    /// express nice when two tasks take turns on one CPU: the one waiting always goes next,
+    /// whatever its weight (measured: nice 0 vs nice 5 hogs shared a CPU 1:1, not 3:1).
+    pub fn slice_for(&self, waiting: usize, weight: u64) -> u64 {
         let per_cpu = (waiting as u64).div_ceil(self.nr_cpus).max(1);
-        (self.slice_ns / per_cpu).max(self.slice_ns / 8).max(250_000)
+        let base = (self.slice_ns / per_cpu).max(self.slice_ns / 8).max(250_000);
+        let weighted = base.saturating_mul(weight.max(1)) / 100;
+        weighted.clamp(MIN_SLICE_NS, base.saturating_mul(4).max(MIN_SLICE_NS))
     }
 }
 
@@ -116,8 +124,9 @@ impl Policy for Vruntime {
     }
 
     fn pick(&mut self) -> Option<Decision> {
-        let slice = self.clocks.slice_for(self.heap.len());
+        let waiting = self.heap.len();
         let Reverse((vr, _, QueuedTaskKey(task))) = self.heap.pop()?;
+        let slice = self.clocks.slice_for(waiting, task.weight);
         self.clocks.ran(vr);
         let target = task.pinned_cpu().map_or(Target::AnyCpu, Target::Cpu);
         Some(Decision::for_task(&task, target, slice, vr))
@@ -197,8 +206,18 @@ mod tests {
     #[test]
     fn slices_shrink_under_load_but_not_below_floor() {
         let p = TaskClocks::new(8_000_000, 2);
-        assert_eq!(p.slice_for(1), 8_000_000);
-        assert_eq!(p.slice_for(4), 4_000_000);
-        assert_eq!(p.slice_for(1000), 1_000_000);
+        assert_eq!(p.slice_for(1, 100), 8_000_000);
+        assert_eq!(p.slice_for(4, 100), 4_000_000);
+        assert_eq!(p.slice_for(1000, 100), 1_000_000);
+    }
+
+    #[test]
+    fn slices_follow_the_weight_within_bounds() {
+        let p = TaskClocks::new(6_000_000, 1);
+        // nice 5 (sched_ext weight 32) gets about a third of a nice-0 slice: the 3:1 share.
+        assert_eq!(p.slice_for(1, 32), 1_920_000);
+        assert_eq!(p.slice_for(1, 100), 6_000_000);
+        assert_eq!(p.slice_for(1, 10_000), 24_000_000, "at most 4 slices");
+        assert_eq!(p.slice_for(1, 1), MIN_SLICE_NS);
     }
 }
