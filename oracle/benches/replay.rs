@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use oracle::events::load_sorted;
 use oracle::live::LiveModel;
-use oracle::timing::Percentiles;
+use oracle::timing::{rss_kib, Percentiles};
 use oracle::{Backend, Scorer};
 use trace::Event;
 
@@ -28,16 +28,6 @@ fn root() -> &'static Path {
 
 fn from_env(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| root().join(default), PathBuf::from)
-}
-
-/// Resident set size of this process in KiB (Linux).
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[derive(Default)]

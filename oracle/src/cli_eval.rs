@@ -17,7 +17,7 @@ use super::encoding::{Encoder, Step};
 use super::events::{expand_traces, load_sorted};
 use super::model::{LstmState, OracleModel};
 use super::out_file::OutFile;
-use super::rank::rank_of;
+use super::rank::{frac, rank_of, Hits, Rates};
 use super::spec::ENCODING_VERSION;
 use super::timing::Percentiles;
 
@@ -37,41 +37,6 @@ pub struct EvalArgs {
     /// Also write the result JSON to this file.
     #[arg(long)]
     pub json_out: Option<PathBuf>,
-}
-
-/// Top-1/top-3 of one scorer over some steps.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq)]
-pub struct Rates {
-    pub top1: f64,
-    pub top3: f64,
-}
-
-/// Hit counts of one scorer.
-#[derive(Default, Clone, Copy)]
-struct Hits {
-    top1: u64,
-    top3: u64,
-}
-
-impl Hits {
-    fn add_rank(&mut self, rank: Option<usize>) {
-        if let Some(r) = rank {
-            self.top1 += u64::from(r == 0);
-            self.top3 += u64::from(r < 3);
-        }
-    }
-
-    fn add_guesses(&mut self, guesses: &[i32], next: i32) {
-        self.top1 += u64::from(guesses.first() == Some(&next));
-        self.top3 += u64::from(guesses.contains(&next));
-    }
-
-    fn rates(self, steps: u64) -> Rates {
-        Rates {
-            top1: frac(self.top1, steps),
-            top3: frac(self.top3, steps),
-        }
-    }
 }
 
 /// Counts for a set of steps: the model and every baseline on the same steps.
@@ -206,14 +171,6 @@ struct ScoresLine<'a> {
     cpu: u32,
     ts: u64,
     scores: Vec<f64>,
-}
-
-fn frac(n: u64, d: u64) -> f64 {
-    if d == 0 {
-        0.0
-    } else {
-        n as f64 / d as f64
-    }
 }
 
 /// What one CPU carries from step to step: the LSTM state and the identity baselines.

@@ -9,7 +9,7 @@
 //! events as stamped, so a replay of the recording encodes exactly the steps the agent saw.
 
 use anyhow::Result;
-use trace::{Event, EventKind};
+use trace::Event;
 
 use crate::encoding::{Encoder, Step};
 use crate::model::LstmState;
@@ -224,14 +224,6 @@ pub fn pick_best(
     order.extend((0..scores.len()).filter(|&s| cand_pids.get(s).copied().flatten().is_some() && eligible(s)));
     let slot = order.iter().copied().reduce(|a, b| if scores[b] > scores[a] { b } else { a })?;
     Some(Pick { pid: cand_pids[slot]?, slot })
-}
-
-/// Events that change what the encoder knows (the rest of a trace is ignored by it).
-pub fn is_model_event(ev: &Event) -> bool {
-    matches!(
-        ev.kind,
-        EventKind::Switch | EventKind::Wakeup | EventKind::WakeupNew | EventKind::Migrate | EventKind::Exit
-    )
 }
 
 #[cfg(test)]

@@ -61,6 +61,16 @@ pub fn write_bench_line(name: &str, line: &serde_json::Value) {
     std::fs::write(dir.join(format!("{name}.json")), format!("{line}\n")).expect("bench JSON");
 }
 
+/// This process's resident memory in KiB (VmRSS; 0 if unreadable): the agent reports it, model
+/// included, and the replay bench next to the model file's size.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:")).map(str::to_string))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

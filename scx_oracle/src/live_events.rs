@@ -80,10 +80,7 @@ impl<'obj> LiveEvents<'obj> {
         mut consume: impl FnMut(&mut Event) -> Result<()>,
     ) -> Result<usize> {
         if self.next >= self.buf.len() {
-            self.buf.clear();
-            self.next = 0;
-            self.source.poll(&mut self.buf)?;
-            self.buf.sort_by_key(|e| e.ts_ns);
+            self.refill(false)?;
         }
         let start = Instant::now();
         let from = self.next;
@@ -104,6 +101,20 @@ impl<'obj> LiveEvents<'obj> {
         first_err.map_or(Ok(self.next - from), Err)
     }
 
+    /// The next batch, in time order: what the rings hold now, or (`stopping`) the last
+    /// events after the probes are detached.
+    fn refill(&mut self, stopping: bool) -> Result<()> {
+        self.buf.clear();
+        self.next = 0;
+        if stopping {
+            self.source.stop(&mut self.buf)?;
+        } else {
+            self.source.poll(&mut self.buf)?;
+        }
+        self.buf.sort_by_key(|e| e.ts_ns);
+        Ok(())
+    }
+
     /// Events the BPF rings dropped so far (and the recorder, when it fell behind).
     pub fn lost(&self) -> u64 {
         self.source.lost() + self.record.as_ref().map_or(0, |r| r.writer.dropped())
@@ -120,14 +131,8 @@ impl<'obj> LiveEvents<'obj> {
         mut consume: impl FnMut(&mut Event) -> Result<()>,
     ) -> Result<Option<(PathBuf, TraceMeta)>> {
         let mut handed = self.pump(&mut consume).map(|_| ());
-        let mut last = Vec::new();
-        self.source.stop(&mut last)?;
-        self.buf = last;
-        self.buf.sort_by_key(|e| e.ts_ns);
-        self.next = 0;
-        if self.next < self.buf.len() {
-            handed = handed.and(self.pump(&mut consume).map(|_| ()));
-        }
+        self.refill(true)?;
+        handed = handed.and(self.pump(&mut consume).map(|_| ()));
         let Some(r) = self.record.take() else { return handed.map(|_| None) };
         let mut meta = r.meta;
         meta.insert("duration_s", format!("{:.3}", self.source.elapsed().as_secs_f64()))?;

@@ -187,7 +187,7 @@ impl<'obj> Scheduler<'obj> {
             pending: self.pending() as u64,
             ring_full_retries: self.ring_full_retries,
             malformed_records: self.bpf.malformed_records(),
-            rss_kib: crate::memlock::rss_kib(),
+            rss_kib: oracle::timing::rss_kib(),
             events_lost: self.events.as_ref().map_or(0, LiveEvents::lost),
             ..totals
         };

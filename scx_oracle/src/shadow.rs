@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use log::info;
 use oracle::live::LiveModel;
+use oracle::rank::Hits;
 use oracle::timing::Percentiles;
 use oracle::{Backend, Scorer};
 use serde::Serialize;
 
+use crate::latency::Histogram;
 use crate::live_events::LiveEvents;
 
 #[derive(clap::Args, Debug)]
@@ -53,27 +55,19 @@ pub struct Accuracy {
     pub top1: f64,
     pub top3: f64,
     #[serde(skip)]
-    hits1: u64,
-    #[serde(skip)]
-    hits3: u64,
+    hits: Hits,
 }
 
 impl Accuracy {
     fn add(&mut self, rank: Option<usize>) {
         self.steps += 1;
-        match rank {
-            None => self.misses += 1,
-            Some(r) => {
-                self.hits1 += u64::from(r == 0);
-                self.hits3 += u64::from(r < 3);
-            }
-        }
+        self.misses += u64::from(rank.is_none());
+        self.hits.add_rank(rank);
     }
 
     fn finish(&mut self) {
-        let n = self.steps.max(1) as f64;
-        self.top1 = self.hits1 as f64 / n;
-        self.top3 = self.hits3 as f64 / n;
+        let r = self.hits.rates(self.steps);
+        (self.top1, self.top3) = (r.top1, r.top3);
     }
 }
 
@@ -95,7 +89,8 @@ pub struct ShadowReport {
     #[serde(flatten)]
     pub overall: Accuracy,
     pub per_cpu: Vec<CpuAccuracy>,
-    /// One model step (encode + rank + state update) per switch, µs.
+    /// One model step (encode + rank + state update) per switch, µs: log-linear buckets
+    /// (within 25%), so a session of any length keeps a fixed-size record.
     pub inference_us: Percentiles,
     pub recording: Option<String>,
 }
@@ -108,8 +103,11 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
     let model = args.model.clone().unwrap_or_else(crate::model_reload::bundled_model);
     let scorer = Scorer::load(&model, args.backend)?;
     let backend = scorer.backend();
+    if let Some(why) = scorer.native_refused() {
+        info!("shadow: running the model in ONNX Runtime: {why}");
+    }
+    let cw = scorer.spec().candidate_width();
     let mut live = LiveModel::new(scorer)?;
-    let cw = live.last_step().cands.len() / live.last_step().cand_pids.len().max(1);
     let mut steps_out = args
         .steps_out
         .as_ref()
@@ -122,14 +120,14 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
 
     let mut overall = Accuracy::default();
     let mut per_cpu: Vec<Accuracy> = Vec::new();
-    let mut times: Vec<Duration> = Vec::with_capacity(1 << 20);
+    let mut times = Histogram::default();
     let mut seen = 0u64;
     let mut consume = |ev: &mut trace::Event| -> Result<()> {
         seen += 1;
         live.stamp(ev);
         let t0 = Instant::now();
         let Some(o) = live.observe(ev, true)? else { return Ok(()) };
-        times.push(t0.elapsed());
+        times.record(t0.elapsed().as_nanos() as u64);
         overall.add(o.rank);
         let i = o.cpu as usize;
         if per_cpu.len() <= i {
@@ -171,7 +169,7 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
         events_lost: recorded.as_ref().map_or(lost_before_finish, |(_, m)| m.events_lost),
         overall,
         per_cpu,
-        inference_us: Percentiles::of(&times),
+        inference_us: times.percentiles(),
         recording: recorded.map(|(p, _)| p.display().to_string()),
     };
     let text = serde_json::to_string_pretty(&report)?;

@@ -150,11 +150,6 @@ impl Oracle {
         }
     }
 
-    /// "native", "ort" (the model's backend) or "rule".
-    pub fn ranker(&self) -> &'static str {
-        self.live.scorer().map_or("rule", |s| s.backend())
-    }
-
     fn cpu_of(&self, task: &QueuedTask) -> usize {
         usize::try_from(task.cpu).ok().filter(|&c| c < self.queues.len()).unwrap_or(0)
     }
@@ -305,7 +300,10 @@ impl Policy for Oracle {
 
     fn detail(&self) -> Option<String> {
         Some(match self.live.scorer() {
-            Some(s) => format!("model {} run {}", s.path().display(), self.ranker()),
+            Some(s) => match s.native_refused() {
+                Some(why) => format!("model {} run in ort: {why}", s.path().display()),
+                None => format!("model {} run {}", s.path().display(), s.backend()),
+            },
             None => "hand rule, no model".into(),
         })
     }
