@@ -83,7 +83,7 @@ def repeat_pattern(seq, k):
 
 def recent_wakeup_scores(steps, cands, spec):
     """Slot scores [N, K] of the rule: a task woken onto this CPU (not preempted), most recently
-    woken first; else the first runnable candidate; else idle. Empty slots and the outgoing task
+    woken first; else the runnable candidate most recently seen on this CPU; else idle. Empty slots and the outgoing task
     are never picked; idle is not picked again when it is the outgoing task."""
     ci = {n: i for i, n in enumerate(spec["candidate_features"])}
     col = lambda name: cands[..., ci[name]]   # noqa: E731
@@ -96,7 +96,8 @@ def recent_wakeup_scores(steps, cands, spec):
     s = np.full(cands.shape[:2], np.float32(NEVER), np.float32)
     s[task] = np.float32(OTHER)
     s[idle & ~prev_idle[:, None]] = np.float32(IDLE)
-    s[runnable] = np.float32(RUNNABLE)
+    # else the runnable task most recently seen here, whatever the slot order
+    s[runnable] = np.float32(RUNNABLE) - np.float32(0.5) * col("recency_rank")[runnable].astype(np.float32)
     # most recent wakeup first: the smaller since_woken, the higher (f32 as in Rust)
     s[woken] = np.float32(WOKEN) - col("since_woken")[woken].astype(np.float32)
     return s

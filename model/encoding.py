@@ -59,6 +59,7 @@ class Task:
 @dataclass
 class Cpu:
     recent: list = field(default_factory=list)   # pids, most recent first, no idle
+    queued: set = field(default_factory=set)      # runnable tasks waiting here (woken_cpu)
     picks: list = field(default_factory=list)    # pids chosen at the last switches, newest first
     last_switch_ts: int = -1
     last_pick_slot: int = -1
@@ -123,6 +124,27 @@ class Encoder:
         recent.insert(0, pid)
         del recent[self.recent_cap:]
 
+    def make_runnable(self, pid, t, c):
+        """t (task pid) now waits on CPU c: it moves to c's run queue."""
+        if t.state == RUNNABLE and t.woken_cpu is not None and t.woken_cpu >= 0:
+            self.cpu(t.woken_cpu).queued.discard(pid)
+        t.state, t.woken_cpu = RUNNABLE, c
+        self.cpu(c).queued.add(pid)
+
+    def unqueue(self, pid, t):
+        """t leaves its run queue (it runs, sleeps or is gone)."""
+        if t.state == RUNNABLE and t.woken_cpu >= 0:
+            self.cpu(t.woken_cpu).queued.discard(pid)
+
+    def forget(self, pid):
+        """A task that has exited: out of every list, so it never takes a candidate slot."""
+        t = self.tasks.pop(pid, None)
+        if t is not None:
+            self.unqueue(pid, t)
+        for s in self.cpus.values():
+            if pid in s.recent:
+                s.recent.remove(pid)
+
     def learn(self, pid, prio, tgid, comm):
         t = self.task(pid)
         if prio is not None:
@@ -143,7 +165,8 @@ class Encoder:
             target = ev.get("target_cpu")
             target = ev["cpu"] if target is None else target
             if t.state != RUNNING:
-                t.state, t.woken_ts, t.woken_cpu = RUNNABLE, ev["ts_ns"], target
+                self.make_runnable(pid, t, target)
+                t.woken_ts = ev["ts_ns"]
                 t.preempted = False
                 waker_cpu = self.cpus.get(ev["cpu"])
                 t.waker = waker_cpu.current if waker_cpu else -1
@@ -154,15 +177,10 @@ class Encoder:
             dest = ev.get("target_cpu")
             if dest is not None:
                 if t.state == RUNNABLE:
-                    t.woken_cpu = dest
+                    self.make_runnable(pid, t, dest)
                 self.touch(dest, pid)
-        elif kind == "exit":
-            pid = ev.get("prev_pid")
-            if pid is not None and pid != IDLE:
-                self.tasks.pop(pid, None)
-                for s in self.cpus.values():
-                    if pid in s.recent:
-                        s.recent.remove(pid)
+        # An exit event is not the end: the task still runs its exit path (it can be preempted or
+        # block there); it is forgotten at its last switch-out, in state X or Z.
         return None
 
     def switch(self, ev):
@@ -190,11 +208,17 @@ class Encoder:
         return cand_pids, cands, step
 
     def order_candidates(self, s):
-        """Stage 1: slot 0 is idle; then runnable tasks first (nearly every pick is one), then
-        the rest, each group in recency order; None fills the empty slots."""
+        """Stage 1: slot 0 is idle; then the tasks waiting in this CPU's run queue (nearly every
+        pick is one), longest off a CPU first (never ran first), so that when more wait than
+        there are slots the ones the fair class serves next are kept; then the rest of the
+        recent list, runnable elsewhere first, in recency order; None fills the empty slots."""
         k = self.k
-        runnable_first = sorted(s.recent, key=lambda p: self.tasks[p].state != RUNNABLE)[:k - 1]
-        return [IDLE] + runnable_first + [None] * (k - 1 - len(runnable_first))
+        tasks = self.tasks
+        waiting = sorted(s.queued, key=lambda p: (tasks[p].last_out_ts, tasks[p].woken_ts, p))[:k - 1]
+        rest = [p for p in s.recent if p not in s.queued]
+        rest.sort(key=lambda p: tasks[p].state != RUNNABLE)
+        chosen = (waiting + rest)[:k - 1]
+        return [IDLE] + chosen + [None] * (k - 1 - len(chosen))
 
     def candidate_rows(self, s, c, now, cand_pids, prev, prev_tgid):
         """Stage 2: one feature row per candidate slot; returns them and the (runnable, woken
@@ -221,7 +245,7 @@ class Encoder:
                 continue
             t = live[slot - 1]
             row[ci['is_prev']] = 1.0 if pid == prev else 0.0
-            row[ci['recency_rank']] = rank[pid] / (self.recent_cap - 1)
+            row[ci['recency_rank']] = rank[pid] / (self.recent_cap - 1) if pid in rank else 1.0
             is_runnable = t.state == RUNNABLE
             row[ci['runnable']] = 1.0 if is_runnable else 0.0
             row[ci['running_elsewhere']] = 1.0 if t.state == RUNNING and t.cpu != c else 0.0
@@ -267,23 +291,30 @@ class Encoder:
         """Stage 4: apply the switch to the task and CPU state."""
         now, c = ev["ts_ns"], ev["cpu"]
         s = self.cpu(c)
+        dead = prev != IDLE and first in ("X", "Z")
         if prev == IDLE:
             s.idle_out_ts = now
+        elif dead:   # its last switch-out: gone, not a sleeper
+            self.forget(prev)
         else:
             t = self.learn(prev, ev.get("prev_prio"), ev.get("prev_tgid"), ev.get("prev_comm"))
+            self.unqueue(prev, t)   # it was running; a trace that missed its switch-in aside
             t.last_out_ts, t.last_cpu = now, c
             if t.last_in_ts >= 0:
                 t.last_run_ns = max(now - t.last_in_ts, 0)
                 t.runtime_ns += t.last_run_ns
             if first == "R":
-                t.state, t.woken_ts, t.woken_cpu = RUNNABLE, now, c
+                self.make_runnable(prev, t, c)
+                t.woken_ts = now
                 t.preempted, t.waker, t.waker_cpu = True, -1, -1
             else:
                 t.state = SLEEPING
         if nxt != IDLE:
             t = self.learn(nxt, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
+            self.unqueue(nxt, t)
             t.state, t.cpu, t.last_in_ts = RUNNING, c, now
-        self.touch(c, prev)
+        if not dead:
+            self.touch(c, prev)
         self.touch(c, nxt)
         s.picks.insert(0, nxt)
         del s.picks[self.hist:]

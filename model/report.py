@@ -34,7 +34,7 @@ def write_report(result, out):
              f"Encoding version {result['encoding_version']}; {source}.", "",
              f"Scoring: {result['scoring']}. Top-1 (top-3) in %. `recent_wakeup` is a hand rule on "
              "the model's own candidate features (a task woken onto this CPU and not preempted, "
-             "most recently woken first; else the first runnable candidate; else idle); the others "
+             "most recently woken first; else the runnable candidate most recently seen on this CPU; else idle); the others "
              "see only which task ran when (see model/baselines.py).", ""]
     for name, s in result["splits"].items():
         lines += [f"## {SPLIT_TITLES.get(name, name)}", "", margins(s), "",

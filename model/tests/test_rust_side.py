@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from model.encoding import load_spec
+
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "data/small/traces"
 ENCODE_TRACES = ["stress_cpu-2cpu-rep1.parquet",       # few tasks, CPU bound
-                 "desktop_idle-2cpu-rep1.parquet"]     # many tasks, exits, kernel threads
+                 "desktop_idle-2cpu-rep4.parquet",      # more waiting than slots, kernel threads
+                 "stress_fork-2cpu-rep1.parquet"]       # exits: dead tasks leave the candidates
 PARITY_TRACE = TRACES / "request_response-2cpu-rep1.parquet"
 FEATURE_TOL = 1e-6
 SCORE_TOL = 1e-5
@@ -142,7 +145,7 @@ class RustSide(unittest.TestCase):
         self.assertLessEqual(worst_ort, SCORE_TOL, "Rust vs onnxruntime (Python)")
         # the report counts what the scores say, with the documented ranking rules
         (t,) = report["traces"]
-        self.assertEqual(report["encoding_version"], 1)
+        self.assertEqual(report["encoding_version"], load_spec()["version"])
         self.assertEqual(t["workload"], "request_response")
         self.assertEqual((t["steps"], t["misses"]), (steps, misses))
         self.assertAlmostEqual(t["top1"], top1 / steps, places=12)
@@ -174,7 +177,7 @@ class RustSide(unittest.TestCase):
                     p.value = value(p.value)
 
         v999 = self.edited("v999.onnx", lambda m: meta(m, "scx_oracle.encoding_version", lambda _: "999"))
-        err = self.refused(v999, "encoding version 999", "encoding version 1", "re-export")
+        err = self.refused(v999, "encoding version 999", f"encoding version {load_spec()['version']}", "re-export")
 
         def rename_feature(spec):
             s = json.loads(spec)

@@ -36,7 +36,7 @@ const OTHER: f32 = 0.0;
 const NEVER: f32 = -1.0;
 
 /// Prefer a task woken onto this CPU and not preempted, most recently woken first; else the
-/// first runnable candidate; else idle. Empty slots and the outgoing task are never picked,
+/// runnable candidate most recently seen on this CPU; else idle. Empty slots and the outgoing task are never picked,
 /// nor idle when idle is the outgoing task.
 #[derive(Clone, Debug)]
 pub struct RecentWakeup {
@@ -49,6 +49,7 @@ pub struct RecentWakeup {
     woken_here: usize,
     preempted: usize,
     since_woken: usize,
+    recency_rank: usize,
 }
 
 fn column(names: &[String], name: &str) -> Result<usize> {
@@ -71,6 +72,7 @@ impl RecentWakeup {
             woken_here: c("woken_here")?,
             preempted: c("preempted")?,
             since_woken: c("since_woken")?,
+            recency_rank: c("recency_rank")?,
         })
     }
 
@@ -96,7 +98,8 @@ impl RecentWakeup {
             if on(self.woken_here) && !on(self.preempted) {
                 WOKEN - row[self.since_woken]
             } else {
-                RUNNABLE
+                // the most recently seen here first, whatever the slot order
+                RUNNABLE - 0.5 * row[self.recency_rank]
             }
         }));
     }

@@ -2,7 +2,8 @@
 //! model/encoding.py's `Encoder`, kept equal to it by model/tests/test_rust_side.py.
 //!
 //! One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
-//! most recently seen on that CPU, runnable ones first, each group most recent first), one
+//! waiting in that CPU's run queue, longest off a CPU first, then the other tasks recently seen
+//! there, runnable elsewhere first, most recent first), one
 //! feature row per candidate, one row of step features and the target slot (the task that ran
 //! next, -1 if it was not a candidate). Math is f64 like Python's, stored as f32.
 
@@ -40,6 +41,9 @@ type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// pid of a CPU's idle task (swapper).
 pub const IDLE: i32 = 0;
+
+/// Recency rank of a task queued on a CPU that has dropped out of its recent list.
+const NOT_RECENT: usize = usize::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -108,6 +112,8 @@ impl Default for Task {
 struct Cpu {
     /// pids most recently seen here, most recent first, no idle.
     recent: Vec<i32>,
+    /// Runnable tasks waiting here (state Runnable, `woken_cpu` here), in no order.
+    queued: Vec<i32>,
     /// pids chosen at the last switches, newest first (idle included).
     picks: Vec<i32>,
     last_switch_ts: i64,
@@ -121,6 +127,7 @@ impl Default for Cpu {
     fn default() -> Self {
         Cpu {
             recent: Vec::new(),
+            queued: Vec::new(),
             picks: Vec::new(),
             last_switch_ts: -1,
             last_pick_slot: -1,
@@ -274,6 +281,8 @@ pub struct Encoder {
     order: Vec<(i32, usize)>,
     /// Scratch: the candidates that are not runnable, while ordering.
     rest: Vec<(i32, usize)>,
+    /// Scratch: (last switch-out, wake time, pid) of the tasks queued here, while ordering.
+    waiting: Vec<(i64, i64, i32)>,
     /// Scratch: wake times of the runnable candidates woken onto this CPU.
     woken: Vec<i64>,
 }
@@ -298,6 +307,7 @@ impl Encoder {
             comm: String::new(),
             order: Vec::new(),
             rest: Vec::new(),
+            waiting: Vec::new(),
             woken: Vec::new(),
         })
     }
@@ -331,6 +341,37 @@ impl Encoder {
         }
         recent.insert(0, pid);
         recent.truncate(cap);
+    }
+
+    /// `pid` now waits on CPU `c`: it moves to c's run queue.
+    fn make_runnable(&mut self, pid: i32, c: u32) {
+        self.unqueue(pid);
+        let t = self.tasks.entry(pid).or_default();
+        t.state = State::Runnable;
+        t.woken_cpu = Some(c);
+        self.cpus.entry(c).or_default().queued.push(pid);
+    }
+
+    /// `pid` leaves the run queue it waits in, if any (it runs, sleeps or is gone).
+    fn unqueue(&mut self, pid: i32) {
+        let Some(t) = self.tasks.get(&pid) else { return };
+        if t.state != State::Runnable {
+            return;
+        }
+        if let Some(q) = t.woken_cpu.and_then(|c| self.cpus.get_mut(&c)).map(|s| &mut s.queued) {
+            if let Some(i) = q.iter().position(|&p| p == pid) {
+                q.swap_remove(i);
+            }
+        }
+    }
+
+    /// A task that has exited: out of every list, so it never takes a candidate slot.
+    fn forget(&mut self, pid: i32) {
+        self.unqueue(pid);
+        self.tasks.remove(&pid);
+        for s in self.cpus.values_mut() {
+            s.recent.retain(|&p| p != pid);
+        }
     }
 
     fn learn(
@@ -386,11 +427,12 @@ impl Encoder {
                 if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
                     let target = ev.target_cpu.unwrap_or(ev.cpu);
                     let waker = self.cpus.get(&ev.cpu).map_or(-1, |s| s.current);
-                    let t = self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm);
-                    if t.state != State::Running {
-                        t.state = State::Runnable;
+                    let running =
+                        self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm).state == State::Running;
+                    if !running {
+                        self.make_runnable(pid, target);
+                        let t = self.tasks.get_mut(&pid).expect("learned above");
                         t.woken_ts = ts;
-                        t.woken_cpu = Some(target);
                         t.preempted = false;
                         t.waker = waker;
                         t.waker_cpu = Some(ev.cpu);
@@ -403,20 +445,15 @@ impl Encoder {
                     let t = self.tasks.entry(pid).or_default();
                     if let Some(dest) = ev.target_cpu {
                         if t.state == State::Runnable {
-                            t.woken_cpu = Some(dest);
+                            self.make_runnable(pid, dest);
                         }
                         self.touch(dest, pid);
                     }
                 }
             }
-            EventKind::Exit => {
-                if let Some(pid) = ev.prev_pid.filter(|&p| p != IDLE) {
-                    self.tasks.remove(&pid);
-                    for s in self.cpus.values_mut() {
-                        s.recent.retain(|&p| p != pid);
-                    }
-                }
-            }
+            // Not the end: the task still runs its exit path (it can be preempted or block
+            // there); it is forgotten at its last switch-out, in state X or Z.
+            EventKind::Exit => {}
         }
         false
     }
@@ -508,14 +545,34 @@ impl Encoder {
         self.step_row(c, now, prev, prev_state, nr_running, counts, out);
     }
 
-    /// Stage 1: runnable tasks first (nearly every pick is one), then the rest, each in recency
-    /// order, at most `candidates - 1` (slot 0 is idle). Fills `self.order` with (pid, rank).
+    /// Stage 1, at most `candidates - 1` tasks (slot 0 is idle): the tasks waiting in this
+    /// CPU's run queue (nearly every pick is one), longest off a CPU first (never ran first), so
+    /// that when more wait than there are slots the ones the fair class serves next are kept;
+    /// then the rest of the recent list, runnable elsewhere first, in recency order. Fills
+    /// `self.order` with (pid, recency rank; `NOT_RECENT` for a queued task no longer there).
     fn order_candidates(&mut self, c: u32) {
         let s = &self.cpus[&c];
+        let slots = self.k - 1;
         self.order.clear();
         self.rest.clear();
+        self.waiting.clear();
+        self.waiting.extend(s.queued.iter().map(|&pid| {
+            let t = &self.tasks[&pid];
+            (t.last_out_ts, t.woken_ts, pid)
+        }));
+        if self.waiting.len() > slots {
+            self.waiting.select_nth_unstable(slots);
+            self.waiting.truncate(slots);
+        }
+        self.waiting.sort_unstable();
+        let rank_of = |pid: i32| s.recent.iter().position(|&p| p == pid).unwrap_or(NOT_RECENT);
+        self.order.extend(self.waiting.iter().map(|&(_, _, pid)| (pid, rank_of(pid))));
         for (rank, &pid) in s.recent.iter().enumerate() {
-            let runnable = self.tasks.get(&pid).is_some_and(|t| t.state == State::Runnable);
+            let t = self.tasks.get(&pid);
+            let runnable = t.is_some_and(|t| t.state == State::Runnable);
+            if runnable && t.is_some_and(|t| t.woken_cpu == Some(c)) {
+                continue; // queued here: placed above
+            }
             if runnable {
                 self.order.push((pid, rank));
             } else {
@@ -523,7 +580,7 @@ impl Encoder {
             }
         }
         self.order.append(&mut self.rest);
-        self.order.truncate(self.k - 1);
+        self.order.truncate(slots);
     }
 
     /// Stage 2 without the rows: just the (runnable, woken here) counts the step row needs.
@@ -598,7 +655,11 @@ impl Encoder {
             let is_runnable = t.state == State::Runnable;
             let here = is_runnable && t.woken_cpu == Some(c);
             row[cc.is_prev] = b(pid == prev);
-            row[cc.recency_rank] = (rank as f64 / (self.spec.recent_per_cpu - 1) as f64) as f32;
+            row[cc.recency_rank] = if rank == NOT_RECENT {
+                1.0
+            } else {
+                (rank as f64 / (self.spec.recent_per_cpu - 1) as f64) as f32
+            };
             row[cc.runnable] = b(is_runnable);
             row[cc.running_elsewhere] = b(t.state == State::Running && t.cpu != Some(c));
             row[cc.woken_here] = b(here);
@@ -677,9 +738,15 @@ impl Encoder {
     /// Stage 4: apply the switch to the task and CPU state.
     fn apply_switch(&mut self, ev: &Event, prev: i32, nxt: i32, first: Option<u8>, target: i32) {
         let (now, c, log_norm) = (ev.ts_ns as i64, ev.cpu, self.log_norm);
+        // Its last switch-out: gone, not a sleeper.
+        let dead = prev != IDLE && matches!(first, Some(b'X' | b'Z'));
         if prev == IDLE {
             self.cpus.get_mut(&c).expect("created above").idle_out_ts = now;
+        } else if dead {
+            self.forget(prev);
         } else {
+            // It was running; only a trace that missed its switch-in has it queued.
+            self.unqueue(prev);
             let t = self.learn(prev, ev.prev_prio, ev.prev_tgid, ev.prev_comm);
             t.last_out_ts = now;
             t.last_cpu = Some(c);
@@ -689,23 +756,25 @@ impl Encoder {
                 t.runtime_ns += t.last_run_ns;
             }
             if first == Some(b'R') {
-                t.state = State::Runnable;
                 t.woken_ts = now;
-                t.woken_cpu = Some(c);
                 t.preempted = true;
                 t.waker = -1;
                 t.waker_cpu = None;
+                self.make_runnable(prev, c);
             } else {
                 t.state = State::Sleeping;
             }
         }
         if nxt != IDLE {
+            self.unqueue(nxt);
             let t = self.learn(nxt, ev.next_prio, ev.next_tgid, ev.next_comm);
             t.state = State::Running;
             t.cpu = Some(c);
             t.last_in_ts = now;
         }
-        self.touch(c, prev);
+        if !dead {
+            self.touch(c, prev);
+        }
         self.touch(c, nxt);
         let hist = self.spec.pick_history;
         let s = self.cpus.get_mut(&c).expect("created above");

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 1;
+pub const ENCODING_VERSION: u32 = 2;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -134,10 +134,11 @@ mod tests {
         );
         let mut v: serde_json::Value = serde_json::from_str(COMPILED_SPEC_JSON).unwrap();
         v["candidate_features"][1] = "something_else".into();
-        let e = Spec::check_model(p, "1", &v.to_string())
+        let ours = ENCODING_VERSION.to_string();
+        let e = Spec::check_model(p, &ours, &v.to_string())
             .unwrap_err()
             .to_string();
         assert!(e.contains("candidate_features differ"), "{e}");
-        assert!(Spec::check_model(p, "1", COMPILED_SPEC_JSON).is_ok());
+        assert!(Spec::check_model(p, &ours, COMPILED_SPEC_JSON).is_ok());
     }
 }

@@ -16,7 +16,7 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// The bundled model with its encoding version metadata changed from 1 to 9 (same length,
+/// The bundled model with its one-digit encoding version metadata changed to 9 (same length,
 /// so the protobuf framing stays valid).
 fn wrong_spec_model() -> PathBuf {
     let mut bytes = std::fs::read(bundled()).unwrap();
@@ -24,7 +24,8 @@ fn wrong_spec_model() -> PathBuf {
     let at = bytes.windows(key.len()).position(|w| w == key).expect("version key in the model");
     // key bytes, then field 2 (tag 0x12), length 1, the value.
     let v = at + key.len();
-    assert_eq!(&bytes[v..v + 3], b"\x12\x011", "version value follows its key");
+    assert_eq!(&bytes[v..v + 2], b"\x12\x01", "a one-digit version value follows its key");
+    assert!(bytes[v + 2].is_ascii_digit() && bytes[v + 2] != b'9');
     bytes[v + 2] = b'9';
     scratch("wrong_spec.onnx", &bytes)
 }
