@@ -1,7 +1,8 @@
 """The PID-agnostic encoding of a trace into per-CPU decision steps.
 
 One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
-most recently seen on that CPU, runnable ones first, each group most recent first), one feature
+waiting in that CPU's run queue, longest off a CPU first, then the other tasks recently seen
+there, runnable elsewhere first, most recent first), one feature
 row per candidate, one row of step features, and the target slot (the task that actually ran
 next, -1 if it was not a candidate). Names and constants come from encoding_spec.json, which export.py embeds in the ONNX
 model; oracle/src/encoding.rs implements the same algorithm and the round-trip test
