@@ -136,20 +136,21 @@ static __always_inline void count_lost(void)
 		(*n)++;	/* per-CPU slot: no atomics needed */
 }
 
-/*
- * Reserves a record in the ring of the CPU we run on (not @cpu: a migrate
- * event of another CPU is still written here, where nothing else races), with
- * room for the comms that this CPU's cache does not hold yet, and writes them
- * (@p for prev, @n for next; NULL where the event has no such task). The
- * cache is updated only once the record is submitted (finish()) and never
- * when nested, so it changes in ring order. A full ring drops the event and
- * counts it in "lost".
- */
+/* What reserve() leaves for submit(). */
 struct sender {
 	struct ot_comm_cache *cache;
 	struct ot_comm_slot *ps, *ns;	/* slots to update once submitted */
 };
 
+/*
+ * Reserves a record in the ring of the CPU we run on (not @cpu: a migrate
+ * event of another CPU is still written here, where nothing else races), with
+ * room for the comms that this CPU's cache does not hold yet, and writes them
+ * (@p for prev, @n for next; NULL where the event has no such task). The
+ * cache is updated only once the record is submitted (submit()) and never
+ * when nested, so it changes in ring order. A full ring drops the event and
+ * counts it in "lost".
+ */
 static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 cpu,
 						const struct task_info *p,
 						const struct task_info *n)
