@@ -4,7 +4,8 @@
  *
  * Raw tracepoints only (tp_btf/fentry need BPF trampolines, which some of
  * our kernels lack), so task pointers are plain scalars; fields are read
- * with CO-RE (see TASK_RO). One fixed-size struct ot_event per event;
+ * with CO-RE (see TASK_RO). One struct ot_event per event, followed by
+ * the comms this CPU's ring has not sent yet for those pids (see reserve());
  * a full ring drops the event and counts it in the per-CPU "lost" array.
  *
  * Records are submitted with BPF_RB_NO_WAKEUP: userspace drains the ring on
@@ -74,52 +75,175 @@ static __always_inline bool comm_matches(const char *comm)
 	return true;
 }
 
-/* Reserves a record in the ring of the CPU we run on (not @cpu: a migrate
- * event of another CPU is still written here, where nothing else races). */
-static __always_inline struct ot_event *reserve(u32 type, u32 cpu)
+/* Each CPU's comm cache: what its ring last sent per pid slot (see OT_COMM_SLOTS). */
+struct ot_comm_cache {
+	u32	depth;		/* our programs now running on this CPU (> 1: nested) */
+	u32	__pad;
+	struct ot_comm_slot slot[OT_COMM_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct ot_comm_cache);
+} comm_cache SEC(".maps");
+
+/* A task as read for one record: its record fields and its comm. */
+struct task_info {
+	s32	pid;
+	s32	tgid;
+	s32	prio;
+	u32	__pad;
+	u64	comm[OT_COMM_LEN / 8];	/* two words: the cache compares it in two loads */
+};
+
+/* A record with both comms; shorter records are a prefix of it. */
+struct ot_rec {
+	struct ot_event e;
+	u64 comm[2][OT_COMM_LEN / 8];
+};
+
+static __always_inline bool cached(struct ot_comm_slot *s, const struct task_info *t)
 {
-	u32 here = bpf_get_smp_processor_id();
-	struct ot_event *e = NULL;
-	void *ring = bpf_map_lookup_elem(&rings, &here);
+	const u64 *have = (const u64 *)s->comm;
 
-	if (ring)
-		e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
-	if (!e) {
-		u32 zero = 0;
-		u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (n)
-			(*n)++;	/* per-CPU slot: no atomics needed */
-		return NULL;
-	}
-	e->ts = bpf_ktime_get_ns();
-	e->cpu = cpu;
-	e->type = type;
-	e->flags = 0;
-	e->target_cpu = 0;
-	e->nr_running = 0;
-	e->prev_pid = e->prev_tgid = e->prev_prio = 0;
-	e->prev_state = 0;
-	e->prev_exit_state = 0;
-	e->next_pid = e->next_tgid = e->next_prio = 0;
-	e->__pad = 0;
-	e->prev_comm[0] = 0;
-	e->next_comm[0] = 0;
-	return e;
+	return s->valid && s->pid == t->pid && have[0] == t->comm[0] && have[1] == t->comm[1];
 }
 
-/*
- * Submits @e unless the comm filter rejects it. The record was already
- * reserved, so a filtered event costs ring space until it is discarded, but
- * filtering on the comm needs the comm, which lives in the record.
- */
-static __always_inline void submit(struct ot_event *e)
+static __always_inline void remember(struct ot_comm_slot *s, const struct task_info *t)
 {
-	if (comm_prefix_len && !comm_matches(e->prev_comm) && !comm_matches(e->next_comm)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return;
+	u64 *have = (u64 *)s->comm;
+
+	s->pid = t->pid;
+	s->valid = 1;
+	have[0] = t->comm[0];
+	have[1] = t->comm[1];
+}
+
+static __always_inline void copy_comm(u64 *to, const struct task_info *t)
+{
+	to[0] = t->comm[0];
+	to[1] = t->comm[1];
+}
+
+static __always_inline void count_lost(void)
+{
+	u32 zero = 0;
+	u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		(*n)++;	/* per-CPU slot: no atomics needed */
+}
+
+/* What reserve() leaves for submit(). */
+struct sender {
+	struct ot_comm_cache *cache;
+	struct ot_comm_slot *ps, *ns;	/* slots to update once submitted */
+};
+
+/*
+ * Reserves a record in the ring of the CPU we run on (not @cpu: a migrate
+ * event of another CPU is still written here, where nothing else races), with
+ * room for the comms that this CPU's cache does not hold yet, and writes them
+ * (@p for prev, @n for next; NULL where the event has no such task). The
+ * cache is updated only once the record is submitted (submit()) and never
+ * when nested, so it changes in ring order. A full ring drops the event and
+ * counts it in "lost".
+ */
+static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 cpu,
+						const struct task_info *p,
+						const struct task_info *n)
+{
+	u32 here = bpf_get_smp_processor_id(), zero = 0;
+	void *ring = bpf_map_lookup_elem(&rings, &here);
+	struct ot_comm_cache *c = bpf_map_lookup_elem(&comm_cache, &zero);
+	bool send_prev = p, send_next = n, nested = true;
+	struct ot_rec *r = NULL;
+
+	s->cache = c;
+	s->ps = s->ns = NULL;
+	if (c && ++c->depth == 1) {
+		nested = false;
+		if (p) {
+			s->ps = &c->slot[(u32)p->pid & (OT_COMM_SLOTS - 1)];
+			send_prev = !cached(s->ps, p);
+		}
+		if (n) {
+			s->ns = &c->slot[(u32)n->pid & (OT_COMM_SLOTS - 1)];
+			send_next = !cached(s->ns, n);
+		}
 	}
+	if (!ring)
+		goto lost;
+	/* bpf_ringbuf_reserve() wants a constant size: one call per layout. */
+	if (send_prev && send_next) {
+		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
+		if (r) {
+			copy_comm(r->comm[0], p);
+			copy_comm(r->comm[1], n);
+		}
+	} else if (send_prev) {
+		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + OT_COMM_LEN, 0);
+		if (r)
+			copy_comm(r->comm[0], p);
+	} else if (send_next) {
+		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + OT_COMM_LEN, 0);
+		if (r)
+			copy_comm(r->comm[0], n);
+	} else {
+		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event), 0);
+	}
+	if (!r)
+		goto lost;
+	if (!send_prev)
+		s->ps = NULL;
+	if (!send_next)
+		s->ns = NULL;
+	r->e.ts = bpf_ktime_get_ns();
+	r->e.cpu = cpu;
+	r->e.type = type;
+	r->e.flags = (send_prev ? OT_F_PREV_COMM : 0) | (send_next ? OT_F_NEXT_COMM : 0) |
+		     (nested ? OT_F_NESTED : 0);
+	r->e.target_cpu = 0;
+	r->e.nr_running = 0;
+	r->e.prev_pid = p ? p->pid : 0;
+	r->e.prev_tgid = p ? p->tgid : 0;
+	r->e.prev_prio = p ? p->prio : 0;
+	r->e.prev_state = 0;
+	r->e.prev_exit_state = 0;
+	r->e.next_pid = n ? n->pid : 0;
+	r->e.next_tgid = n ? n->tgid : 0;
+	r->e.next_prio = n ? n->prio : 0;
+	r->e.__pad = 0;
+	return &r->e;
+lost:
+	count_lost();
+	if (c)
+		c->depth--;
+	return NULL;
+}
+
+/* Submits the record reserve() returned, then updates the cache (prev first,
+ * then next: the order userspace applies them in). */
+static __always_inline void submit(struct sender *s, struct ot_event *e,
+				   const struct task_info *p, const struct task_info *n)
+{
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (s->ps && p)
+		remember(s->ps, p);
+	if (s->ns && n)
+		remember(s->ns, n);
+	if (s->cache)
+		s->cache->depth--;
+}
+
+/* The comm filter passes an event if any of its tasks' (non-NULL) comm matches. */
+static __always_inline bool comm_passes(const struct task_info *p, const struct task_info *n)
+{
+	if (!comm_prefix_len)
+		return true;
+	return (p && comm_matches((const char *)p->comm)) || (n && comm_matches((const char *)n->comm));
 }
 
 /*
@@ -134,22 +258,23 @@ static __always_inline void submit(struct ot_event *e)
 		     bpf_core_type_id_kernel(struct task_struct)))
 #define HAVE_RO	bpf_ksym_exists(bpf_rdonly_cast)
 
-/* Reads one task into the prev_* (@prev) or next_* fields. */
-#define READ_TASK(e, side, p)						\
-	do {								\
-		if (HAVE_RO) {						\
-			struct task_struct *t = TASK_RO(p);		\
-			e->side##_pid = t->pid;				\
-			e->side##_tgid = t->tgid;			\
-			e->side##_prio = t->prio;			\
-			__builtin_memcpy(e->side##_comm, t->comm, OT_COMM_LEN); \
-		} else {						\
-			e->side##_pid = BPF_CORE_READ(p, pid);		\
-			e->side##_tgid = BPF_CORE_READ(p, tgid);	\
-			e->side##_prio = BPF_CORE_READ(p, prio);	\
-			bpf_core_read(e->side##_comm, OT_COMM_LEN, &p->comm); \
-		}							\
-	} while (0)
+/* Reads task @p into @ti. */
+static __always_inline void read_task(struct task_info *ti, struct task_struct *p)
+{
+	if (HAVE_RO) {
+		struct task_struct *t = TASK_RO(p);
+
+		ti->pid = t->pid;
+		ti->tgid = t->tgid;
+		ti->prio = t->prio;
+		__builtin_memcpy(ti->comm, t->comm, OT_COMM_LEN);
+	} else {
+		ti->pid = BPF_CORE_READ(p, pid);
+		ti->tgid = BPF_CORE_READ(p, tgid);
+		ti->prio = BPF_CORE_READ(p, prio);
+		bpf_core_read(ti->comm, OT_COMM_LEN, &p->comm);
+	}
+}
 
 static __always_inline u32 task_cpu(struct task_struct *p)
 {
@@ -206,36 +331,42 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
 	u32 cpu = bpf_get_smp_processor_id();
+	struct task_info p, n;
+	struct sender s;
 	struct ot_event *e;
 
-	if (!cpu_traced(cpu) || !(e = reserve(OT_SWITCH, cpu)))
+	if (!cpu_traced(cpu))
 		return 0;
-	READ_TASK(e, prev, prev);
+	read_task(&p, prev);
+	read_task(&n, next);
+	if (!comm_passes(&p, &n) || !(e = reserve(&s, OT_SWITCH, cpu, &p, &n)))
+		return 0;
 	e->prev_state = prev_state;
 	e->prev_exit_state = HAVE_RO ? TASK_RO(prev)->exit_state : BPF_CORE_READ(prev, exit_state);
 	if (preempt)
 		e->flags |= OT_F_PREEMPT;
-	READ_TASK(e, next, next);
 	read_nr_running(e, cpu, prev);
-	submit(e);
+	submit(&s, e, &p, &n);
 	return 0;
 }
 
-static __always_inline void wakeup(u32 type, struct task_struct *p)
+static __always_inline void wakeup(u32 type, struct task_struct *task)
 {
 	u32 cpu = bpf_get_smp_processor_id();
 	/* What the tracepoint prints as target_cpu: task_cpu(p), already chosen. */
-	u32 target = task_cpu(p);
+	u32 target = task_cpu(task);
+	struct task_info n;
+	struct sender s;
 	struct ot_event *e;
 
 	if (!cpu_traced(cpu) && !cpu_traced(target))
 		return;
-	if (!(e = reserve(type, cpu)))
+	read_task(&n, task);
+	if (!comm_passes(NULL, &n) || !(e = reserve(&s, type, cpu, NULL, &n)))
 		return;
 	e->target_cpu = target;
-	READ_TASK(e, next, p);
 	read_nr_running(e, cpu, (struct task_struct *)bpf_get_current_task());
-	submit(e);
+	submit(&s, e, NULL, &n);
 }
 
 SEC("raw_tp/sched_wakeup")
@@ -253,34 +384,40 @@ int BPF_PROG(on_wakeup_new, struct task_struct *p)
 }
 
 SEC("raw_tp/sched_migrate_task")
-int BPF_PROG(on_migrate, struct task_struct *p, int dest_cpu)
+int BPF_PROG(on_migrate, struct task_struct *task, int dest_cpu)
 {
 	/* The tracepoint fires before set_task_cpu() moves p: task_cpu(p) is the origin. */
-	u32 orig = task_cpu(p);
+	u32 orig = task_cpu(task);
+	struct task_info n;
+	struct sender s;
 	struct ot_event *e;
 
 	if (!cpu_traced(orig) && !cpu_traced(dest_cpu))
 		return 0;
-	if (!(e = reserve(OT_MIGRATE, orig)))
+	read_task(&n, task);
+	if (!comm_passes(NULL, &n) || !(e = reserve(&s, OT_MIGRATE, orig, NULL, &n)))
 		return 0;
 	e->target_cpu = dest_cpu;
-	READ_TASK(e, next, p);
-	read_nr_running(e, orig, p);
-	submit(e);
+	read_nr_running(e, orig, task);
+	submit(&s, e, NULL, &n);
 	return 0;
 }
 
 /* Only arg 0: newer kernels add bool group_dead, older ones do not. */
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(on_exit, struct task_struct *p)
+int BPF_PROG(on_exit, struct task_struct *task)
 {
 	u32 cpu = bpf_get_smp_processor_id();
+	struct task_info p;
+	struct sender s;
 	struct ot_event *e;
 
-	if (!cpu_traced(cpu) || !(e = reserve(OT_EXIT, cpu)))
+	if (!cpu_traced(cpu))
 		return 0;
-	READ_TASK(e, prev, p);
-	read_nr_running(e, cpu, p);
-	submit(e);
+	read_task(&p, task);
+	if (!comm_passes(&p, NULL) || !(e = reserve(&s, OT_EXIT, cpu, &p, NULL)))
+		return 0;
+	read_nr_running(e, cpu, task);
+	submit(&s, e, &p, NULL);
 	return 0;
 }

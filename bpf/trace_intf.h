@@ -19,6 +19,12 @@ enum ot_consts {
 	OT_COMM_LEN		= 16,
 	/* --cpus bitmap size; CPUs beyond it can only be traced unfiltered. */
 	OT_MAX_CPUS		= 4096,
+	/*
+	 * Slots of each CPU's comm cache (a power of two): a task's comm is sent
+	 * when it differs from what slot pid % OT_COMM_SLOTS of this CPU last
+	 * sent, so one task costs its comm once per CPU, not once per event.
+	 */
+	OT_COMM_SLOTS		= 1024,
 };
 
 /* Values of ot_event.type, one per raw tracepoint. */
@@ -34,10 +40,21 @@ enum ot_event_type {
 enum ot_event_flags {
 	OT_F_PREEMPT		= 1 << 0, /* switch: prev was preempted (R+) */
 	OT_F_NR_RUNNING	= 1 << 1, /* nr_running is valid */
+	OT_F_PREV_COMM	= 1 << 2, /* prev's comm follows the record */
+	OT_F_NEXT_COMM	= 1 << 3, /* next's comm follows (after prev's, if both) */
+	/*
+	 * Recorded while another program of ours ran on this CPU (an interrupt
+	 * during a wakeup or migrate): its comms are sent but not cached, so the
+	 * cache only changes in ring order and userspace can mirror it exactly.
+	 */
+	OT_F_NESTED		= 1 << 4,
 };
 
 /*
- * One event. prev_* is the outgoing (switch) or exiting (exit) task, next_*
+ * One event: this header, then 0, 1 or 2 comms of OT_COMM_LEN bytes (see
+ * OT_F_PREV_COMM, OT_F_NEXT_COMM). A comm left out equals the one the
+ * cache slot of its pid holds (the last one sent for that pid by this
+ * CPU's ring, in a record without OT_F_NESTED). prev_* is the outgoing (switch) or exiting (exit) task, next_*
  * the incoming (switch) or concerned (wakeup, migrate) task; fields an event
  * does not use are left zero and ignored by the reader. prev_state and
  * prev_exit_state are the raw kernel values: userspace folds them into the
@@ -59,8 +76,13 @@ struct ot_event {
 	s32	next_tgid;
 	s32	next_prio;
 	u32	__pad;
-	char	prev_comm[OT_COMM_LEN];
-	char	next_comm[OT_COMM_LEN];
+};
+
+/* One slot of a CPU's comm cache (BPF-only; userspace keeps a mirror). */
+struct ot_comm_slot {
+	s32	pid;
+	u32	valid;
+	char	comm[OT_COMM_LEN];
 };
 
 #endif /* __ORACLE_TRACE_INTF_H */

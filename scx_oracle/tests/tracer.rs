@@ -89,6 +89,20 @@ fn gettid() -> i32 {
 /// Two threads bounce one byte over a pair of pipes `n` times, both on `cpu`:
 /// every handoff is one context switch. Returns (pinger tid, ponger tid).
 fn ping_pong(cpu: usize, n: usize, names: (&str, &str)) -> (i32, i32) {
+    ping_pong_renaming(cpu, n, names, None).0
+}
+
+fn monotonic_ns() -> u64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: fills our timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// [`ping_pong`], the pinger renaming itself to `rename` halfway through;
+/// also returns CLOCK_MONOTONIC once both threads are named (past the
+/// barrier), just before and just after the rename.
+fn ping_pong_renaming(cpu: usize, n: usize, names: (&str, &str), rename: Option<&str>) -> ((i32, i32), [u64; 3]) {
     let mut a = [0i32; 2];
     let mut b = [0i32; 2];
     // SAFETY: pipe(2) fills the arrays.
@@ -123,24 +137,33 @@ fn ping_pong(cpu: usize, n: usize, names: (&str, &str)) -> (i32, i32) {
         tid
     });
     let ping_name = names.0.to_string();
+    let rename = rename.map(|r| std::ffi::CString::new(r).unwrap());
     let pinger = std::thread::spawn(move || {
         pin_rt(cpu, &ping_name);
         let tid = gettid();
         ready.wait();
-        for _ in 0..n {
+        let mut times = [monotonic_ns(), 0, 0];
+        for i in 0..n {
+            if let Some(r) = rename.as_ref().filter(|_| i == n / 2) {
+                times[1] = monotonic_ns();
+                // SAFETY: a NUL-terminated name.
+                unsafe { libc::prctl(libc::PR_SET_NAME, r.as_ptr()) };
+                times[2] = monotonic_ns();
+            }
             io(a[1], true);
             io(b[0], false);
         }
-        tid
+        (tid, times)
     });
-    let ids = (pinger.join().unwrap(), ponger.join().unwrap());
+    let (ping, times) = pinger.join().unwrap();
+    let ids = (ping, ponger.join().unwrap());
     // SAFETY: closing our own fds.
     unsafe {
         for fd in a.into_iter().chain(b) {
             libc::close(fd);
         }
     }
-    ids
+    (ids, times)
 }
 
 /// Switches between the two threads, in either direction.
@@ -217,6 +240,76 @@ fn ping_pong_switches_are_all_recorded() {
         .map(|e| e.ts_ns)
         .collect();
     assert!(ts.windows(2).all(|w| w[0] <= w[1]), "events of CPU {cpu} out of order");
+}
+
+/// The comm of `pid` in each event naming it, in time order.
+fn comms_of(events: &[Event], pid: i32) -> Vec<(u64, EventKind, String)> {
+    let mut v: Vec<_> = events
+        .iter()
+        .flat_map(|e| {
+            let side = |p: Option<i32>, c: Option<trace::ShortStr>| (p == Some(pid)).then(|| c.map_or("<null>".into(), |c| c.to_string()));
+            [side(e.prev_pid, e.prev_comm), side(e.next_pid, e.next_comm)].into_iter().flatten().map(|c| (e.ts_ns, e.kind, c))
+        })
+        .collect();
+    v.sort_by_key(|x| x.0);
+    v
+}
+
+/// BPF sends a task's comm once per CPU and pid, userspace fills the rest from
+/// its mirror of that cache: a rename (prctl, as exec does) shows from the
+/// next event on, and a pid reused by another program gets that program's comm.
+#[test]
+fn comms_follow_renames_exec_and_pid_reuse() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-comms.parquet");
+    let tracer = start_tracer(&out, &[]);
+    let cpu = last_cpu();
+    let ((ping, _), [named, t0, t1]) = ping_pong_renaming(cpu, N, ("otcommA", "otcommpong"), Some("otcommB"));
+    // exec: sh (after fork) -> sleep; then the same pid, reused, runs `true`.
+    let first = Command::new("sh").args(["-c", "exec sleep 0.05"]).spawn().unwrap();
+    let pid = first.id() as i32;
+    first.wait_with_output().unwrap();
+    let reused_at = monotonic_ns();
+    let mut reused = false;
+    for _ in 0..20 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).unwrap();
+        let c = Command::new("true").spawn().unwrap();
+        let again = c.id() as i32 == pid;
+        c.wait_with_output().unwrap();
+        if again {
+            reused = true;
+            break;
+        }
+    }
+    assert!(reused, "could not get pid {pid} again through ns_last_pid");
+    let stdout = stop_tracer(tracer);
+    assert!(stdout.contains("events lost: 0"), "{stdout}");
+    let (_, events) = read_trace(&out).unwrap();
+    assert!(events.iter().all(|e| e.kind == EventKind::Exit || e.next_comm.is_some()), "a null next_comm");
+    assert!(events.iter().all(|e| e.kind != EventKind::Switch || e.prev_comm.is_some()), "a null prev_comm");
+
+    let ping_comms = comms_of(&events, ping);
+    let before = ping_comms.iter().filter(|c| c.0 > named && c.0 < t0).count();
+    assert!(before > 100, "{before} events of the pinger before its rename");
+    for (ts, kind, comm) in ping_comms.iter().filter(|c| c.0 > named) {
+        let want = if *ts < t0 { "otcommA" } else if *ts > t1 { "otcommB" } else { continue };
+        assert_eq!(comm, want, "pinger {kind} at {ts} (renamed {t0}..{t1})");
+    }
+    assert!(ping_comms.iter().filter(|c| c.0 > t1 && c.2 == "otcommB").count() > 100);
+
+    let of_pid = comms_of(&events, pid);
+    let (first_life, second_life): (Vec<_>, Vec<_>) = of_pid.iter().partition(|c| c.0 < reused_at);
+    let exit_comm = |life: &[&(u64, EventKind, String)]| {
+        life.iter().find(|c| c.1 == EventKind::Exit).map(|c| c.2.clone())
+    };
+    assert_eq!(exit_comm(&first_life).as_deref(), Some("sleep"), "{first_life:?}");
+    // After exec, the old names never come back.
+    let slept = first_life.iter().position(|c| c.2 == "sleep").unwrap();
+    assert!(first_life[slept..].iter().all(|c| c.2 == "sleep"), "{first_life:?}");
+    assert!(first_life[..slept].iter().all(|c| c.2 != "sleep"), "{first_life:?}");
+    assert_eq!(exit_comm(&second_life).as_deref(), Some("true"), "{second_life:?}");
+    assert!(second_life.iter().all(|c| c.2 != "sleep"), "the reused pid kept the old comm: {second_life:?}");
 }
 
 #[test]

@@ -89,15 +89,16 @@ impl<'obj> Tracer<'obj> {
         Ok(links)
     }
 
-    /// A reader of every CPU's ring calling (a clone of) `f` for each record;
-    /// it keeps its own mappings, so it may outlive this borrow.
-    pub fn ring<F>(&self, f: F) -> Result<RingBuffer<'static>>
+    /// A reader of every CPU's ring calling, for each record of CPU `c`'s ring,
+    /// the callback `make(c)` returned; it keeps its own mappings, so it may
+    /// outlive this borrow.
+    pub fn ring<F>(&self, mut make: impl FnMut(u32) -> F) -> Result<RingBuffer<'static>>
     where
-        F: FnMut(&[u8]) -> i32 + Clone + 'static,
+        F: FnMut(&[u8]) -> i32 + 'static,
     {
         let mut b = RingBufferBuilder::new();
-        for r in &self.rings {
-            b.add(r, f.clone()).context("opening the BPF ring buffers")?;
+        for (cpu, r) in self.rings.iter().enumerate() {
+            b.add(r, make(cpu as u32)).context("opening the BPF ring buffers")?;
         }
         b.build().context("opening the BPF ring buffers")
     }

@@ -30,38 +30,97 @@ pub fn report_bits(preempt: bool, prev_state: u32, exit_state: u32) -> u32 {
     }
 }
 
-/// Decodes one record; None for a short buffer or an unknown type (never
-/// produced by our BPF object, so the caller counts it as malformed).
-pub fn decode(bytes: &[u8]) -> Option<Event> {
-    if bytes.len() < std::mem::size_of::<ot_event>() {
-        return None;
-    }
-    // SAFETY: size checked; ot_event is plain old data; the ring only
-    // guarantees 8-byte alignment, which read_unaligned does not need.
-    let r: ot_event = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
-    let prev = || Task::new(r.prev_pid, r.prev_tgid, &comm(&r.prev_comm), r.prev_prio);
-    let next = || Task::new(r.next_pid, r.next_tgid, &comm(&r.next_comm), r.next_prio);
-    let mut ev = match r.type_ {
-        intf::SWITCH => {
-            let bits = report_bits(r.flags & intf::F_PREEMPT != 0, r.prev_state, r.prev_exit_state as u32);
-            let state: ShortStr = state_from_report_bits(bits);
-            Event::switch(r.ts, r.cpu, prev(), Some(state), next())
-        }
-        intf::WAKEUP => Event::wakeup(r.ts, r.cpu, next(), Some(r.target_cpu)),
-        intf::WAKEUP_NEW => Event::wakeup_new(r.ts, r.cpu, next(), Some(r.target_cpu)),
-        intf::MIGRATE => Event::migrate(r.ts, r.cpu, next(), r.target_cpu),
-        intf::EXIT => Event::exit(r.ts, r.cpu, prev()),
-        _ => return None,
-    };
-    if r.flags & intf::F_NR_RUNNING != 0 {
-        ev = ev.with_nr_running(r.nr_running);
-    }
-    Some(ev)
+/// Decodes the records of one CPU's ring, in ring order. A record carries a
+/// task's comm only when that CPU's comm cache did not hold it (bpf/trace_intf.h);
+/// the decoder keeps a mirror of the cache, updated exactly as BPF updates it
+/// (after the record, prev before next, never for OT_F_NESTED records), and
+/// fills every comm left out from it. Exec or prctl renames and pid reuse need
+/// nothing special: BPF compares the task's current comm with the cached one
+/// and sends it again when they differ.
+pub struct Decoder {
+    /// pid % COMM_SLOTS -> (pid, comm), as the CPU's BPF cache holds it.
+    mirror: Vec<Option<(i32, ShortStr)>>,
+    /// Comms left out that the mirror did not hold (never expected: the row gets a null comm).
+    unknown_comms: u64,
 }
 
-/// bindgen makes `char[16]` an i8 array; Task::new wants the bytes.
-fn comm(c: &[std::os::raw::c_char; 16]) -> [u8; 16] {
-    c.map(|b| b as u8)
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder { mirror: vec![None; intf::COMM_SLOTS], unknown_comms: 0 }
+    }
+}
+
+const HEADER: usize = std::mem::size_of::<ot_event>();
+
+impl Decoder {
+    /// Decodes one record; None for a short buffer or an unknown type (never
+    /// produced by our BPF object, so the caller counts it as malformed).
+    pub fn decode(&mut self, bytes: &[u8]) -> Option<Event> {
+        if bytes.len() < HEADER {
+            return None;
+        }
+        // SAFETY: size checked; ot_event is plain old data; the ring only
+        // guarantees 8-byte alignment, which read_unaligned does not need.
+        let r: ot_event = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+        let (has_prev, has_next) = match r.type_ {
+            intf::SWITCH => (true, true),
+            intf::WAKEUP | intf::WAKEUP_NEW | intf::MIGRATE => (false, true),
+            intf::EXIT => (true, false),
+            _ => return None,
+        };
+        // The comms sent with the record, in order: prev's, then next's.
+        let mut sent = bytes[HEADER..].chunks_exact(intf::COMM_LEN).map(ShortStr::from_c_bytes);
+        let prev_sent = if r.flags & intf::F_PREV_COMM != 0 { Some(sent.next()?) } else { None };
+        let next_sent = if r.flags & intf::F_NEXT_COMM != 0 { Some(sent.next()?) } else { None };
+        // Comms left out are looked up before this record's own cache updates.
+        let prev_comm = has_prev.then(|| prev_sent.or_else(|| self.cached(r.prev_pid))).flatten();
+        let next_comm = has_next.then(|| next_sent.or_else(|| self.cached(r.next_pid))).flatten();
+        if r.flags & intf::F_NESTED == 0 {
+            if let Some(c) = prev_sent {
+                self.mirror[slot(r.prev_pid)] = Some((r.prev_pid, c));
+            }
+            if let Some(c) = next_sent {
+                self.mirror[slot(r.next_pid)] = Some((r.next_pid, c));
+            }
+        }
+        let task = |pid, tgid, comm, prio| Task { pid: Some(pid), tgid: Some(tgid), comm, prio: Some(prio) };
+        let prev = || task(r.prev_pid, r.prev_tgid, prev_comm, r.prev_prio);
+        let next = || task(r.next_pid, r.next_tgid, next_comm, r.next_prio);
+        let mut ev = match r.type_ {
+            intf::SWITCH => {
+                let bits = report_bits(r.flags & intf::F_PREEMPT != 0, r.prev_state, r.prev_exit_state as u32);
+                let state: ShortStr = state_from_report_bits(bits);
+                Event::switch(r.ts, r.cpu, prev(), Some(state), next())
+            }
+            intf::WAKEUP => Event::wakeup(r.ts, r.cpu, next(), Some(r.target_cpu)),
+            intf::WAKEUP_NEW => Event::wakeup_new(r.ts, r.cpu, next(), Some(r.target_cpu)),
+            intf::MIGRATE => Event::migrate(r.ts, r.cpu, next(), r.target_cpu),
+            _ => Event::exit(r.ts, r.cpu, prev()),
+        };
+        if r.flags & intf::F_NR_RUNNING != 0 {
+            ev = ev.with_nr_running(r.nr_running);
+        }
+        Some(ev)
+    }
+
+    /// Comms left out that this decoder could not fill (their rows have a null comm).
+    pub fn unknown_comms(&self) -> u64 {
+        self.unknown_comms
+    }
+
+    fn cached(&mut self, pid: i32) -> Option<ShortStr> {
+        match self.mirror[slot(pid)] {
+            Some((p, c)) if p == pid => Some(c),
+            _ => {
+                self.unknown_comms += 1;
+                None
+            }
+        }
+    }
+}
+
+fn slot(pid: i32) -> usize {
+    pid as u32 as usize & (intf::COMM_SLOTS - 1)
 }
 
 #[cfg(test)]
@@ -71,8 +130,9 @@ mod tests {
 
     #[test]
     fn record_layout_matches_bpf() {
-        // 8 + 14 * 4 + 2 * 16: no hidden padding; BPF reserves exactly this.
-        assert_eq!(std::mem::size_of::<ot_event>(), 96);
+        // 8 + 14 * 4: no hidden padding; the comms sent follow it.
+        assert_eq!(std::mem::size_of::<ot_event>(), 64);
+        assert_eq!(std::mem::size_of::<intf::ot_comm_slot>(), 8 + intf::COMM_LEN);
     }
 
     #[test]
@@ -102,26 +162,35 @@ mod tests {
         r.next_tgid = 20;
         r.next_prio = 100;
         r.target_cpu = 3;
-        for (d, s) in r.prev_comm.iter_mut().zip(b"pinger\0") {
-            *d = *s as _;
-        }
-        for (d, s) in r.next_comm.iter_mut().zip(b"ponger\0") {
-            *d = *s as _;
-        }
         r
     }
 
-    fn bytes(r: &ot_event) -> Vec<u8> {
-        let p = (r as *const ot_event).cast::<u8>();
-        unsafe { std::slice::from_raw_parts(p, std::mem::size_of::<ot_event>()) }.to_vec()
+    /// The record as BPF sends it: the header, then `prev` and `next` comms
+    /// where given (setting their flags).
+    fn bytes(r: &ot_event, prev: Option<&str>, next: Option<&str>) -> Vec<u8> {
+        let mut r = *r;
+        r.flags |= prev.map_or(0, |_| intf::F_PREV_COMM) | next.map_or(0, |_| intf::F_NEXT_COMM);
+        let p = (&r as *const ot_event).cast::<u8>();
+        let mut b = unsafe { std::slice::from_raw_parts(p, HEADER) }.to_vec();
+        for c in [prev, next].into_iter().flatten() {
+            let mut comm = [0u8; intf::COMM_LEN];
+            comm[..c.len()].copy_from_slice(c.as_bytes());
+            b.extend_from_slice(&comm);
+        }
+        b
+    }
+
+    fn comms(e: &Event) -> (Option<String>, Option<String>) {
+        (e.prev_comm.map(|c| c.to_string()), e.next_comm.map(|c| c.to_string()))
     }
 
     #[test]
     fn decodes_each_type() {
+        let mut d = Decoder::default();
         let mut r = raw(intf::SWITCH);
         r.flags = intf::F_NR_RUNNING;
         r.nr_running = 2;
-        let e = decode(&bytes(&r)).unwrap();
+        let e = d.decode(&bytes(&r, Some("pinger"), Some("ponger"))).unwrap();
         assert_eq!((e.kind, e.ts_ns, e.cpu), (EventKind::Switch, 42, 1));
         assert_eq!((e.prev_pid, e.prev_tgid, e.prev_prio), (Some(10), Some(9), Some(120)));
         assert_eq!(e.prev_comm.unwrap(), "pinger");
@@ -129,19 +198,114 @@ mod tests {
         assert_eq!((e.next_pid, e.next_comm.unwrap().to_string()), (Some(20), "ponger".into()));
         assert_eq!((e.nr_running, e.target_cpu), (Some(2), None));
 
-        let e = decode(&bytes(&raw(intf::WAKEUP))).unwrap();
+        let e = d.decode(&bytes(&raw(intf::WAKEUP), None, None)).unwrap();
         assert_eq!((e.kind, e.prev_pid, e.next_pid), (EventKind::Wakeup, None, Some(20)));
         assert_eq!((e.target_cpu, e.nr_running), (Some(3), None));
-        assert_eq!(decode(&bytes(&raw(intf::WAKEUP_NEW))).unwrap().kind, EventKind::WakeupNew);
-        let e = decode(&bytes(&raw(intf::MIGRATE))).unwrap();
+        assert_eq!(comms(&e), (None, Some("ponger".into())));
+        assert_eq!(d.decode(&bytes(&raw(intf::WAKEUP_NEW), None, None)).unwrap().kind, EventKind::WakeupNew);
+        let e = d.decode(&bytes(&raw(intf::MIGRATE), None, None)).unwrap();
         assert_eq!((e.kind, e.cpu, e.target_cpu), (EventKind::Migrate, 1, Some(3)));
-        let e = decode(&bytes(&raw(intf::EXIT))).unwrap();
+        let e = d.decode(&bytes(&raw(intf::EXIT), None, None)).unwrap();
         assert_eq!((e.kind, e.prev_pid, e.next_pid, e.prev_state), (EventKind::Exit, Some(10), None, None));
+        assert_eq!(comms(&e), (Some("pinger".into()), None));
+        assert_eq!(d.unknown_comms(), 0);
+    }
+
+    #[test]
+    fn a_comm_sent_once_fills_later_records() {
+        let mut d = Decoder::default();
+        let sw = raw(intf::SWITCH);
+        d.decode(&bytes(&sw, Some("a"), Some("b"))).unwrap();
+        for _ in 0..3 {
+            assert_eq!(comms(&d.decode(&bytes(&sw, None, None)).unwrap()), (Some("a".into()), Some("b".into())));
+        }
+        // Only next's comm sent: it follows the header directly.
+        let e = d.decode(&bytes(&sw, None, Some("b2"))).unwrap();
+        assert_eq!(comms(&e), (Some("a".into()), Some("b2".into())));
+        assert_eq!(d.unknown_comms(), 0);
+    }
+
+    #[test]
+    fn exec_or_rename_takes_the_new_comm_from_then_on() {
+        let mut d = Decoder::default();
+        let wake = raw(intf::WAKEUP);
+        d.decode(&bytes(&wake, None, Some("sh"))).unwrap();
+        // BPF saw pid 20 with another comm (exec): it sent the new one.
+        let e = d.decode(&bytes(&wake, None, Some("sleep"))).unwrap();
+        assert_eq!(e.next_comm.unwrap(), "sleep");
+        assert_eq!(d.decode(&bytes(&wake, None, None)).unwrap().next_comm.unwrap(), "sleep");
+    }
+
+    #[test]
+    fn a_reused_pid_gets_its_own_comm() {
+        let mut d = Decoder::default();
+        let mut exit = raw(intf::EXIT);
+        exit.prev_pid = 20;
+        d.decode(&bytes(&raw(intf::WAKEUP), None, Some("old"))).unwrap();
+        d.decode(&bytes(&exit, None, None)).unwrap();
+        // pid 20 again, a new task with another comm: BPF's cache missed and sent it.
+        let e = d.decode(&bytes(&raw(intf::WAKEUP_NEW), None, Some("new"))).unwrap();
+        assert_eq!(e.next_comm.unwrap(), "new");
+        assert_eq!(d.decode(&bytes(&raw(intf::WAKEUP), None, None)).unwrap().next_comm.unwrap(), "new");
+        // A pid sharing pid 20's slot evicts it; BPF sends pid 20's comm again after that.
+        let mut other = raw(intf::WAKEUP);
+        other.next_pid = 20 + intf::COMM_SLOTS as i32;
+        assert_eq!(d.decode(&bytes(&other, None, Some("other"))).unwrap().next_comm.unwrap(), "other");
+        assert_eq!(d.decode(&bytes(&other, None, None)).unwrap().next_comm.unwrap(), "other");
+        assert_eq!(d.unknown_comms(), 0);
+    }
+
+    #[test]
+    fn a_comm_first_seen_after_the_tasks_first_record() {
+        let mut d = Decoder::default();
+        // A record leaving out a comm the mirror never saw (not produced by our BPF): a null
+        // comm, counted, never another task's comm.
+        let e = d.decode(&bytes(&raw(intf::WAKEUP), None, None)).unwrap();
+        assert_eq!((e.next_pid, e.next_comm), (Some(20), None));
+        assert_eq!(d.unknown_comms(), 1);
+        d.decode(&bytes(&raw(intf::WAKEUP), None, Some("late"))).unwrap();
+        assert_eq!(d.decode(&bytes(&raw(intf::WAKEUP), None, None)).unwrap().next_comm.unwrap(), "late");
+        assert_eq!(d.unknown_comms(), 1);
+    }
+
+    #[test]
+    fn nested_records_do_not_change_the_cache() {
+        let mut d = Decoder::default();
+        d.decode(&bytes(&raw(intf::WAKEUP), None, Some("kept"))).unwrap();
+        let mut nested = raw(intf::WAKEUP);
+        nested.flags = intf::F_NESTED;
+        assert_eq!(d.decode(&bytes(&nested, None, Some("renamed"))).unwrap().next_comm.unwrap(), "renamed");
+        // BPF did not cache "renamed": a record leaving the comm out still means "kept".
+        assert_eq!(d.decode(&bytes(&raw(intf::WAKEUP), None, None)).unwrap().next_comm.unwrap(), "kept");
+    }
+
+    #[test]
+    fn cache_updates_follow_the_lookups_prev_first() {
+        let mut d = Decoder::default();
+        let mut sw = raw(intf::SWITCH);
+        sw.prev_pid = 5;
+        sw.next_pid = 5 + intf::COMM_SLOTS as i32; // same slot
+        d.decode(&bytes(&raw_with_next(5), None, Some("five"))).unwrap();
+        // next misses and is sent; prev is left out and looked up before next replaces the slot.
+        let e = d.decode(&bytes(&sw, None, Some("other"))).unwrap();
+        assert_eq!(comms(&e), (Some("five".into()), Some("other".into())));
+        assert_eq!(d.unknown_comms(), 0);
+    }
+
+    fn raw_with_next(pid: i32) -> ot_event {
+        let mut r = raw(intf::WAKEUP);
+        r.next_pid = pid;
+        r
     }
 
     #[test]
     fn rejects_garbage() {
-        assert!(decode(&[0u8; 10]).is_none());
-        assert!(decode(&bytes(&raw(99))).is_none());
+        let mut d = Decoder::default();
+        assert!(d.decode(&[0u8; 10]).is_none());
+        assert!(d.decode(&bytes(&raw(99), None, None)).is_none());
+        // A comm flag without the comm bytes.
+        let mut short = bytes(&raw(intf::WAKEUP), None, Some("x"));
+        short.truncate(HEADER + 4);
+        assert!(d.decode(&short).is_none());
     }
 }

@@ -76,6 +76,9 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     )?;
     let meta = meta::complete(meta, &args, &out)?;
     let meta = writer.finish(meta, source.losses())?;
+    if source.unknown_comms() > 0 {
+        log::warn!("trace: {} comms missing from the comm cache (rows with a null comm)", source.unknown_comms());
+    }
     if source.malformed() > 0 {
         log::warn!("trace: {} malformed ring records skipped", source.malformed());
     }

@@ -12,7 +12,7 @@ use trace::meta::{LossCause, LossTally};
 use trace::Event;
 
 use super::bpf::{Filters, Tracer};
-use super::decode::decode;
+use super::decode::Decoder;
 
 /// What to trace; the same knobs as `scx_oracle trace` (see `TraceArgs`).
 #[derive(Clone, Debug)]
@@ -55,6 +55,8 @@ pub struct EventSource<'obj> {
     ring: RingBuffer<'static>,
     decoded: Rc<RefCell<Vec<Event>>>,
     malformed: Rc<Cell<u64>>,
+    /// One per CPU's ring: each mirrors that CPU's comm cache.
+    decoders: Vec<Rc<RefCell<Decoder>>>,
     links: Vec<Link>,
     tracer: Tracer<'obj>,
     start: Instant,
@@ -72,16 +74,19 @@ impl<'obj> EventSource<'obj> {
         let tracer = Tracer::load(open_object, opts.ring_mb << 20, &filters)?;
         let decoded = Rc::new(RefCell::new(Vec::<Event>::with_capacity(1 << 16)));
         let malformed = Rc::new(Cell::new(0u64));
-        let ring = {
+        let mut decoders = Vec::new();
+        let ring = tracer.ring(|_cpu| {
             let (decoded, malformed) = (decoded.clone(), malformed.clone());
-            tracer.ring(move |bytes| {
-                match decode(bytes) {
+            let decoder = Rc::new(RefCell::new(Decoder::default()));
+            decoders.push(decoder.clone());
+            move |bytes: &[u8]| {
+                match decoder.borrow_mut().decode(bytes) {
                     Some(e) => decoded.borrow_mut().push(e),
                     None => malformed.set(malformed.get() + 1),
                 }
                 0
-            })?
-        };
+            }
+        })?;
         let lost_seen = tracer.lost_per_cpu()?;
         let start_ns = monotonic_ns();
         let links = tracer.attach()?;
@@ -91,6 +96,7 @@ impl<'obj> EventSource<'obj> {
             ring,
             decoded,
             malformed,
+            decoders,
             links,
             tracer,
             start,
@@ -155,6 +161,12 @@ impl<'obj> EventSource<'obj> {
     /// Records that did not decode (never expected; not returned by poll).
     pub fn malformed(&self) -> u64 {
         self.malformed.get()
+    }
+
+    /// Comms left out of a record that the decoder could not fill (never
+    /// expected; those rows have a null comm).
+    pub fn unknown_comms(&self) -> u64 {
+        self.decoders.iter().map(|d| d.borrow().unknown_comms()).sum()
     }
 
     fn read_lost(&mut self) -> Result<()> {

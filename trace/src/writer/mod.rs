@@ -3,6 +3,7 @@
 //! which readers refuse by default (no `complete=true`), so a cut trace never reads as whole.
 
 mod csv;
+mod intern;
 mod parquet;
 
 use std::fs::File;

@@ -16,6 +16,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::ColumnPath;
 
+use super::intern::InternCache;
 use crate::event::{Event, ShortStr};
 use crate::meta::TraceMeta;
 
@@ -62,12 +63,20 @@ impl OptI32 {
     }
 }
 
+/// Where a row's string is: interned (see [`InternCache`]) or in `OptStr::data`, ending at.
+#[derive(Clone, Copy)]
+enum StrAt {
+    Interned(&'static [u8]),
+    DataEnd(usize),
+}
+
 #[derive(Default)]
 struct OptStr {
     data: Vec<u8>,
-    ends: Vec<usize>,
+    rows: Vec<StrAt>,
     defs: Vec<i16>,
     scratch: String,
+    interned: InternCache,
 }
 
 impl OptStr {
@@ -75,39 +84,50 @@ impl OptStr {
     fn push(&mut self, v: Option<&ShortStr>) {
         match v {
             Some(s) => {
-                let b = s.as_bytes();
-                if b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\') {
-                    self.data.extend_from_slice(b);
-                } else {
-                    self.scratch.clear();
-                    crate::text::escape_into(b, &mut self.scratch);
-                    self.data.extend_from_slice(self.scratch.as_bytes());
-                }
-                self.ends.push(self.data.len());
+                let at = match self.interned.get(s) {
+                    Some(b) => StrAt::Interned(b),
+                    None => self.copy(s.as_bytes()),
+                };
+                self.rows.push(at);
                 self.defs.push(1);
             }
             None => self.defs.push(0),
         }
     }
-    /// Moves the buffered strings out as zero-copy slices of one `Bytes`.
+    /// The fallback once the process has interned its fill: the escaped bytes into `data`.
+    fn copy(&mut self, b: &[u8]) -> StrAt {
+        if b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\\') {
+            self.data.extend_from_slice(b);
+        } else {
+            self.scratch.clear();
+            crate::text::escape_into(b, &mut self.scratch);
+            self.data.extend_from_slice(self.scratch.as_bytes());
+        }
+        StrAt::DataEnd(self.data.len())
+    }
+    /// Moves the buffered strings out: interned ones as static `Bytes` (no refcount),
+    /// the others as zero-copy slices of one `Bytes`.
     fn take_values(&mut self) -> Vec<ByteArray> {
         let all = Bytes::from(std::mem::take(&mut self.data));
         let mut start = 0;
         let vals = self
-            .ends
+            .rows
             .iter()
-            .map(|&end| {
-                let v = ByteArray::from(all.slice(start..end));
-                start = end;
-                v
+            .map(|&at| match at {
+                StrAt::Interned(b) => ByteArray::from(Bytes::from_static(b)),
+                StrAt::DataEnd(end) => {
+                    let v = ByteArray::from(all.slice(start..end));
+                    start = end;
+                    v
+                }
             })
             .collect();
-        self.ends.clear();
+        self.rows.clear();
         vals
     }
     fn clear(&mut self) {
         self.data.clear();
-        self.ends.clear();
+        self.rows.clear();
         self.defs.clear();
     }
 }
