@@ -2,7 +2,7 @@
 //! model hot-swap, the fallback path under an impossible budget, the recent_wakeup control,
 //! and shadow mode's online figures against the offline replay of its own recording.
 use serde_json::Value;
-use tests::{assert_clean_run, run_scenario, u64_field};
+use tests::{assert_clean_run, run_scenario, run_scenario_as, u64_field};
 
 fn f64_field(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or_else(|| panic!("field {key} missing or not a number"))
@@ -29,7 +29,9 @@ fn oracle_policy_survives_the_stress_recipe_and_a_bad_hot_swap() {
 
 #[test]
 fn an_impossible_budget_drives_the_counted_fallback_without_ejection() {
-    let v = run_scenario("oracle", &["--param", "agent_flags=--budget-us,0", "--param", "duration=10", "--param", "swap_at=0"]);
+    // Its own results folder: the tests run in parallel and the other oracle boots would
+    // replace this one's result before it is read.
+    let v = run_scenario_as("oracle-budget0", "oracle", &["--param", "agent_flags=--budget-us,0", "--param", "duration=10", "--param", "swap_at=0"]);
     assert_clean_run(&v, 200);
     let over = u64_field(&v, "fallback_over_budget");
     let model = u64_field(&v, "model_decisions");
@@ -42,7 +44,7 @@ fn an_impossible_budget_drives_the_counted_fallback_without_ejection() {
 
 #[test]
 fn recent_wakeup_control_runs_the_same_pipeline() {
-    let v = run_scenario("oracle", &["--param", "policy=recent_wakeup", "--param", "duration=10", "--param", "swap_at=0"]);
+    let v = run_scenario_as("oracle-recent-wakeup", "oracle", &["--param", "policy=recent_wakeup", "--param", "duration=10", "--param", "swap_at=0"]);
     assert_clean_run(&v, 200);
     assert!(u64_field(&v, "model_decisions") > 0, "the rule made no decision");
     assert!(u64_field(&v, "events_observed") > 0);
