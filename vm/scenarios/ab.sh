@@ -70,21 +70,32 @@ stress_mix stress_cpu cpu
 stress_mix stress_switch switch
 
 # Request/response over loopback (workloads.sh's httpd + wget pair): completed requests per
-# second. Each request is a wget fork+exec, so this is a fork-heavy round trip by design.
-: >/tmp/rr.count
+# second, and each request's time as the client sees it (p50/p99). Each request is a wget
+# fork+exec, so this is a fork-heavy round trip by design. busybox has no sub-ms clock: the
+# times come from /proc/timer_list's "now at N nsecs" line (the hrtimer clock, CLOCK_MONOTONIC),
+# read with shell builtins so timing a request forks nothing of its own.
+: >/tmp/rr.us
 mkdir -p /tmp/www && head -c 2048 /dev/zero | tr '\0' x >/tmp/www/index.html
 httpd -f -p 127.0.0.1:8080 -h /tmp/www &
 srv=$!
 usleep 300000
 t0=$(now)
-timeout -s TERM "$SECS" sh -c 'while wget -q -O /dev/null http://127.0.0.1:8080/index.html
-  do echo >>/tmp/rr.count; done' 2>/dev/null
+timeout -s TERM "$SECS" sh -c 'ns() { { read -r _; read -r _; read -r _ _ T _; } </proc/timer_list; }
+  while ns; a=$T; wget -q -O /dev/null http://127.0.0.1:8080/index.html
+  do ns; echo $(( (T - a) / 1000 )) >>/tmp/rr.us; done' 2>/dev/null
 t1=$(now)
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
-reqs=$(wc -l </tmp/rr.count)
+reqs=$(wc -l </tmp/rr.us)
 fact ab_request_response_requests "$reqs"
 fact ab_request_response_req_s "$(awk -v n="$reqs" -v a="$t0" -v b="$t1" \
   'BEGIN { printf "%.1f", (b > a) ? n / (b - a) : 0 }')"
+# percentile P of the sorted times: the ceil(P * n)-th (nearest rank)
+rr_pct() { sort -n /tmp/rr.us | awk -v p="$1" '{ v[NR] = $1 } END {
+  if (NR == 0) exit 1; r = int(p * NR); if (r < p * NR) r++; if (r < 1) r = 1; print v[r] }'; }
+if [ "$reqs" -gt 0 ]; then
+  fact ab_request_response_p50_us "$(rr_pct 0.50)"
+  fact ab_request_response_p99_us "$(rr_pct 0.99)"
+fi
 [ "$reqs" -gt 0 ]; note request_response $?
 
 # Fairness: two busy loops on one CPU at nice 0 and nice 5; their CPU-time ratio against the

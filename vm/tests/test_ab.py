@@ -13,6 +13,7 @@ def boot_doc(config, hackbench=1.0, p99=100, share="3.060", metrics=None, **over
              "ab_hackbench_socket_time_s": hackbench * 2, "ab_wakeup_p50_us": p99 // 10,
              "ab_wakeup_p99_us": p99, "ab_stress_cpu_bogo_ops_s": 100.5,
              "ab_stress_switch_bogo_ops_s": 2000.0, "ab_request_response_req_s": "50.0",
+             "ab_request_response_p50_us": "900", "ab_request_response_p99_us": "4200",
              "ab_fairness_share_ratio": share}
     doc = {"error": None, "timed_out": False, "scenario_timed_out": False, "ejected": False,
            "state_while_running": None if config == "eevdf" else "enabled",
@@ -42,6 +43,16 @@ class BootProblemTest(unittest.TestCase):
         self.assertEqual(ab.boot_problem(boot_doc("eevdf", error="vm-run failed")), "vm-run failed")
 
 
+class DiedBeforeInitTest(unittest.TestCase):
+    def test_only_a_panic_before_our_init_counts(self):
+        early = boot_doc("fifo", kernel_panic=True, results_received=False, boot_s=None,
+                         error="Kernel panic - not syncing")
+        self.assertTrue(ab.died_before_init(early))
+        late = boot_doc("fifo", kernel_panic=True, results_received=False, boot_s=3.9)
+        self.assertFalse(ab.died_before_init(late), "a panic under our scheduler is a result")
+        self.assertFalse(ab.died_before_init(boot_doc("fifo", boot_s=3.9, results_received=True)))
+
+
 class RowsTest(unittest.TestCase):
     def test_one_row_per_metric_with_text_facts_as_numbers(self):
         rs = ab.rows(boot_doc("eevdf"), "eevdf", 0, 2)
@@ -49,6 +60,7 @@ class RowsTest(unittest.TestCase):
         by = {(r["workload"], r["metric"]): r["value"] for r in rs}
         self.assertEqual(by[("fairness", "share_ratio")], 3.06)
         self.assertEqual(by[("request_response", "req_s")], 50.0)
+        self.assertEqual(by[("request_response", "p99_us")], 4200.0)
         self.assertNotIn("userspace_decisions", rs[0])
 
     def test_agent_rows_say_who_was_in_charge(self):
