@@ -127,8 +127,7 @@ class Encoder:
 
     def make_runnable(self, pid, t, c):
         """t (task pid) now waits on CPU c: it moves to c's run queue."""
-        if t.state == RUNNABLE and t.woken_cpu is not None and t.woken_cpu >= 0:
-            self.cpu(t.woken_cpu).queued.discard(pid)
+        self.unqueue(pid, t)
         t.state, t.woken_cpu = RUNNABLE, c
         self.cpu(c).queued.add(pid)
 
