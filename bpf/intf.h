@@ -81,6 +81,9 @@ struct oracle_counters {
 	u64 drain_busy;		/* ...found another CPU draining (-EBUSY): not failures */
 	u64 refill_wakeups;	/* agent woken to refill a drained CPU queue */
 	u64 agent_thread_dispatches; /* the agent's helper threads, placed by BPF */
+	u64 slice_timer_ends;	/* slices ended on time by the per-CPU timer */
+	u64 wakeup_preempts;	/* CPUs preempted for a woken task's decision */
+	u64 wakeup_slice_cuts;	/* ...or whose running slice was cut short for one */
 };
 
 #endif /* __ORACLE_INTF_H */

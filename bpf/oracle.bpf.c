@@ -13,6 +13,13 @@
  *  - a decision for a task that was dequeued or re-enqueued since is dropped;
  *  - a policy that holds tasks back on purpose (oracle: one task queued ahead per CPU) is
  *    woken when a CPU's queue runs dry or the CPU is about to idle (see refill_needed).
+ * Two things the agent's decisions rely on are enforced here, per CPU (struct cpu_slot):
+ *  - a slice ends when the agent said, not at the next tick: sched_ext checks slices only
+ *    at the tick (4 ms at HZ=250), so a 1.6 ms nice-5 slice ran 4 ms and a 5 ms nice-0 one
+ *    8 ms, and nice 0 vs nice 5 shared a CPU 2:1 instead of 3:1 (see slice_timer_fn);
+ *  - a woken task's decision preempts its CPU's task once that has run wakeup_preempt_ns,
+ *    as the fair class preempts on wakeup; without it a woken task waited out the running
+ *    task's whole slice (see preempt_for_wakeup).
  */
 #include <scx/common.bpf.h>
 #include "intf.h"
@@ -32,6 +39,10 @@ const volatile u64 slice_ns = 5ULL * 1000 * 1000;
 const volatile bool direct_idle;
 /* Preempt a busy CPU to run the agent when work arrives (see wake_agent). */
 const volatile bool preempt_agent = true;
+/* End slices with a per-CPU timer rather than at the tick (see slice_timer_fn). */
+const volatile bool slice_timer = true;
+/* A woken task's decision preempts a task that has run this long (0: never). */
+const volatile u64 wakeup_preempt_ns = 1000ULL * 1000;
 
 struct oracle_counters cnt;
 u64 lat_hist[ORACLE_LAT_BUCKETS];	/* enqueue -> dispatch, ns */
@@ -63,7 +74,22 @@ struct task_ctx {
 	u64 exec_runtime;
 	u64 sum_runtime;
 	bool idle_cpu;
+	bool woken;		/* its pending enqueue was a wakeup */
 };
+
+/* What runs on a CPU, for the slice timer and wakeup preemption. */
+struct cpu_slot {
+	struct bpf_timer timer;
+	u64 started;		/* bpf_ktime_get_ns() when our task started; 0: none runs */
+	u64 slice_end;		/* when its slice ends; 0: no slice to enforce */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ORACLE_MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct cpu_slot);
+} cpu_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -148,6 +174,64 @@ static void kick_for(const struct task_struct *p, s32 cpu)
 		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 }
 
+static struct cpu_slot *cpu_slot(s32 cpu)
+{
+	u32 key = cpu;
+
+	if (cpu < 0 || cpu >= ORACLE_MAX_CPUS)
+		return NULL;
+	return bpf_map_lookup_elem(&cpu_slots, &key);
+}
+
+/*
+ * A woken task was just queued for @cpu: the task running there gets at most
+ * wakeup_preempt_ns in all, then it is preempted, as the fair class lets a waking task
+ * preempt one that has had its share. It is preempted now if it has run that long, else its
+ * slice is cut to end then (the CPU's slice timer; without that cut a woken task that came
+ * just after a switch waited out the whole slice: the p99 of a woken task's wait). An idle
+ * CPU was kicked by kick_for(); the agent is never preempted here.
+ */
+static void preempt_for_wakeup(s32 cpu)
+{
+	struct cpu_slot *slot;
+	u64 started, now, end;
+
+	if (!wakeup_preempt_ns || !(slot = cpu_slot(cpu)))
+		return;
+	started = slot->started;
+	if (!started)
+		return;
+	now = bpf_ktime_get_ns();
+	end = started + wakeup_preempt_ns;
+	if (now >= end) {
+		slot->started = 0;	/* one kick per run of that task */
+		slot->slice_end = 0;
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		__sync_fetch_and_add(&cnt.wakeup_preempts, 1);
+		return;
+	}
+	if (slot->slice_end && slot->slice_end <= end)
+		return;
+	/* Not pinned: this runs on another CPU; the callback kicks @cpu from wherever. */
+	slot->slice_end = end;
+	bpf_timer_start(&slot->timer, end - now, 0);
+	__sync_fetch_and_add(&cnt.wakeup_slice_cuts, 1);
+}
+
+/* The slice of the task on this CPU is over: end it now (pinned to its CPU). */
+static int slice_timer_fn(void *map, int *key, struct cpu_slot *slot)
+{
+	u64 end = slot->slice_end;
+
+	/* A stale firing: the task stopped, or the next one re-armed for later. */
+	if (!end || bpf_ktime_get_ns() + 20000 < end)
+		return 0;
+	slot->slice_end = 0;
+	scx_bpf_kick_cpu(*key, SCX_KICK_PREEMPT);
+	__sync_fetch_and_add(&cnt.slice_timer_ends, 1);
+	return 0;
+}
+
 /* BPF places @p itself: head of the shared DSQ (key 0), a CPU kicked for it. */
 static void insert_shared(struct task_struct *p, u64 enq_flags)
 {
@@ -166,28 +250,41 @@ static void kick_agent(void)
 }
 
 /*
- * Work was queued for a parked agent: get it onto a CPU now rather than when
- * some task's slice runs out. An idle CPU if there is one, else preempt the
- * agent's last CPU, at most once per agent run so a burst of enqueues costs
- * a single preemption.
+ * Get the runnable agent onto a CPU now rather than when some task's slice runs out: an idle
+ * CPU if there is one, else preempt the agent's CPU, at most once per agent run so a burst of
+ * enqueues costs a single preemption. (Preempting the CPU that queued the work instead was
+ * tried: wakeup p99 under CPU hogs went from 6 to 37 ms in the A/B scenario.)
  */
-static void wake_agent(void)
+static void kick_agent_cpu(struct task_struct *agent)
 {
-	struct task_struct *agent;
-	s32 cpu;
+	s32 cpu = scx_bpf_pick_idle_cpu(agent->cpus_ptr, 0);
 
-	if (agent_running)
-		return;
-	agent = bpf_task_from_pid(agent_pid);
-	if (!agent)
-		return;
-	cpu = scx_bpf_pick_idle_cpu(agent->cpus_ptr, 0);
 	if (cpu >= 0) {
 		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	} else if (preempt_agent && !__sync_fetch_and_or(&agent_kicked, 1)) {
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(agent), SCX_KICK_PREEMPT);
 		__sync_fetch_and_add(&cnt.agent_preempts, 1);
 	}
+}
+
+/*
+ * Work was queued for the agent. If it waits in its DSQ, kick a CPU for it. If it sleeps,
+ * do nothing: the ring's wakeup enqueues it, and oracle_enqueue() kicks then. A kick now
+ * would find no agent to run, and the preempted task would get a fresh slice while the
+ * agent, its one kick spent, waited for that slice to end (measured: the tail of a woken
+ * task's wait, 8-12 ms at p99 with CPU hogs).
+ */
+static void wake_agent(void)
+{
+	struct task_struct *agent;
+
+	if (agent_running)
+		return;
+	agent = bpf_task_from_pid(agent_pid);
+	if (!agent)
+		return;
+	if (agent->scx.flags & SCX_TASK_QUEUED)
+		kick_agent_cpu(agent);
 	bpf_task_release(agent);
 }
 
@@ -243,6 +340,7 @@ static void send_to_agent(struct task_struct *p, struct task_ctx *tctx,
 		m->flags |= ORACLE_TF_LAST;
 	m->enq_gen = ++tctx->gen;
 	bpf_probe_read_kernel_str(m->comm, sizeof(m->comm), p->comm);
+	tctx->woken = enq_flags & SCX_ENQ_WAKEUP;
 	tctx->wake_flags = 0;
 	tctx->idle_cpu = false;
 	bpf_ringbuf_submit(m, 0);
@@ -256,6 +354,9 @@ void BPF_STRUCT_OPS(oracle_enqueue, struct task_struct *p, u64 enq_flags)
 
 	if (is_agent(p)) {
 		scx_bpf_dsq_insert(p, AGENT_DSQ, slice_ns, enq_flags);
+		/* Woken, by the ring or a timer: it has work, run it now (see wake_agent). */
+		if (enq_flags & SCX_ENQ_WAKEUP)
+			kick_agent_cpu(p);
 		return;
 	}
 	/*
@@ -325,7 +426,11 @@ static long apply_decision(struct bpf_dynptr *dynptr, void *ctx)
 	scx_bpf_dsq_insert_vtime(p, dsq, slice, d->key, 0);
 	__sync_fetch_and_add(&cnt.user_dispatches, 1);
 	record_latency(d->enq_ts);
-	kick_for(p, cpu == ORACLE_CPU_ANY ? scx_bpf_task_cpu(p) : cpu);
+	if (cpu == ORACLE_CPU_ANY)
+		cpu = scx_bpf_task_cpu(p);
+	kick_for(p, cpu);
+	if (tctx->woken)
+		preempt_for_wakeup(cpu);
 out:
 	bpf_task_release(p);
 	return scx_bpf_dispatch_nr_slots() ? 1 : 0;
@@ -405,6 +510,8 @@ void BPF_STRUCT_OPS(oracle_runnable, struct task_struct *p, u64 enq_flags)
 void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
 {
 	struct task_ctx *tctx;
+	struct cpu_slot *slot;
+	u64 now, slice;
 
 	if (is_agent(p)) {
 		agent_last_run = scx_bpf_now();
@@ -415,16 +522,32 @@ void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
 	tctx = lookup_ctx(p);
 	if (tctx)
 		tctx->start_ts = scx_bpf_now();
+	slot = cpu_slot(bpf_get_smp_processor_id());
+	if (!slot)
+		return;
+	now = bpf_ktime_get_ns();
+	slot->started = now;
+	slice = p->scx.slice;
+	if (slice_timer && slice && slice != SCX_SLICE_INF) {
+		slot->slice_end = now + slice;
+		bpf_timer_start(&slot->timer, slice, BPF_F_TIMER_CPU_PIN);
+	}
 }
 
 void BPF_STRUCT_OPS(oracle_stopping, struct task_struct *p, bool runnable)
 {
+	struct cpu_slot *slot;
 	struct task_ctx *tctx;
 	u64 now = scx_bpf_now();
 
 	if (is_agent(p)) {
 		agent_running = false;
 		return;
+	}
+	slot = cpu_slot(bpf_get_smp_processor_id());
+	if (slot) {
+		slot->started = 0;
+		slot->slice_end = 0;
 	}
 	tctx = lookup_ctx(p);
 	if (!tctx || !tctx->start_ts)
@@ -467,6 +590,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(oracle_init)
 
 	nr_cpu_ids = scx_bpf_nr_cpu_ids();
 	bpf_for(cpu, 0, nr_cpu_ids) {
+		struct cpu_slot *slot;
+
 		if (cpu >= ORACLE_MAX_CPUS)
 			break;
 		err = scx_bpf_create_dsq(cpu, -1);
@@ -474,6 +599,13 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(oracle_init)
 			scx_bpf_error("create DSQ for CPU %d: %d", cpu, err);
 			return err;
 		}
+		slot = cpu_slot(cpu);
+		if (!slot) {
+			scx_bpf_error("cpu_slots lookup failed for CPU %d", cpu);
+			return -ESRCH;
+		}
+		bpf_timer_init(&slot->timer, &cpu_slots, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&slot->timer, slice_timer_fn);
 	}
 	err = scx_bpf_create_dsq(SHARED_DSQ, -1);
 	if (!err)

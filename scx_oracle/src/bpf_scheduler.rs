@@ -18,6 +18,10 @@ pub struct Options {
     pub slice_ns: u64,
     pub direct_idle: bool,
     pub preempt_agent: bool,
+    /// End slices with a per-CPU timer (false: at the kernel's tick).
+    pub slice_timer: bool,
+    /// A woken task preempts a task that has run this long; 0 never.
+    pub wakeup_preempt_ns: u64,
     /// The queued ring's size instead of the built-in one (libbpf rounds it up).
     pub queue_ring_bytes: Option<u32>,
     pub verbose: bool,
@@ -72,6 +76,8 @@ impl<'obj> BpfScheduler<'obj> {
         rodata.slice_ns = opts.slice_ns;
         rodata.direct_idle = opts.direct_idle;
         rodata.preempt_agent = opts.preempt_agent;
+        rodata.slice_timer = opts.slice_timer;
+        rodata.wakeup_preempt_ns = opts.wakeup_preempt_ns;
         if let Some(bytes) = opts.queue_ring_bytes {
             skel.maps.queued.set_max_entries(bytes).context("sizing the queued ring")?;
         }

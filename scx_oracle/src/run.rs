@@ -46,6 +46,15 @@ pub struct RunArgs {
     /// end (the A/B baseline for that safety net).
     #[arg(long)]
     pub lazy_agent: bool,
+    /// A woken task's decision preempts the task running on its CPU once that task has run
+    /// this long (0: never; the woken task then waits for the running slice to end).
+    #[arg(long, value_name = "US", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub wakeup_preempt_us: u64,
+    /// End slices at the kernel's tick (4 ms at HZ=250) instead of with a per-CPU timer when
+    /// the policy said: fewer timer interrupts, but slices shorter than a tick stop
+    /// meaning anything (nice stops working).
+    #[arg(long)]
+    pub tick_slices: bool,
     /// Detach after SECS seconds (default: run until SIGINT/SIGTERM).
     #[arg(long, value_name = "SECS", value_parser = positive_secs)]
     pub duration: Option<f64>,
@@ -134,6 +143,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
         slice_ns,
         direct_idle: args.direct_idle,
         preempt_agent: !args.lazy_agent,
+        slice_timer: !args.tick_slices,
+        wakeup_preempt_ns: args.wakeup_preempt_us * 1000,
         queue_ring_bytes: args.queue_ring_kib.map(|k| k * 1024),
         verbose: args.verbose,
     };

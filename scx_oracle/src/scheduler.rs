@@ -208,6 +208,9 @@ impl<'obj> Scheduler<'obj> {
             drain_busy,
             refill_wakeups,
             agent_thread_dispatches,
+            slice_timer_ends,
+            wakeup_preempts,
+            wakeup_slice_cuts,
         );
         Sample { totals, dispatch_latency: self.bpf.dispatch_latency(), pick_latency: self.pick_latency.clone() }
     }

@@ -65,6 +65,12 @@ pub struct Metrics {
     pub refill_wakeups: u64,
     #[stat(desc = "BPF: the agent's helper threads (reload, stats, writer) placed without it")]
     pub agent_thread_dispatches: u64,
+    #[stat(desc = "BPF: slices ended on time by the per-CPU slice timer (not at the next tick)")]
+    pub slice_timer_ends: u64,
+    #[stat(desc = "BPF: CPUs preempted so a woken task need not wait out a running slice")]
+    pub wakeup_preempts: u64,
+    #[stat(desc = "BPF: running slices cut to end --wakeup-preempt-us after they began, for a woken task")]
+    pub wakeup_slice_cuts: u64,
 
     #[stat(desc = "kernel-measured enqueue -> dispatch latency p50 (us) over the window")]
     pub enqueue_to_dispatch_p50_us: f64,

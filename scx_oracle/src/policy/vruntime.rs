@@ -49,6 +49,14 @@ impl Ord for QueuedTaskKey {
 /// No slice shorter than this, whatever the weight: a switch costs too much below it.
 const MIN_SLICE_NS: u64 = 200_000;
 
+/// CFS's timeslice: `base` at nice 0 (sched_ext weight 100), in proportion to the weight,
+/// between MIN_SLICE_NS and 4 × base. Two tasks taking turns on one CPU then share it by
+/// their weights whatever order a policy runs them in (BPF ends each slice on time).
+pub fn weighted_slice(base: u64, weight: u64) -> u64 {
+    let weighted = base.saturating_mul(weight.max(1)) / 100;
+    weighted.clamp(MIN_SLICE_NS, base.saturating_mul(4).max(MIN_SLICE_NS))
+}
+
 /// Forget tasks not seen for this long (they exited or sleep forever).
 const FORGET_AFTER_NS: u64 = 10_000_000_000;
 const PRUNE_EVERY: u64 = 4096;
@@ -97,8 +105,7 @@ impl TaskClocks {
     pub fn slice_for(&self, waiting: usize, weight: u64) -> u64 {
         let per_cpu = (waiting as u64).div_ceil(self.nr_cpus).max(1);
         let base = (self.slice_ns / per_cpu).max(self.slice_ns / 8).max(250_000);
-        let weighted = base.saturating_mul(weight.max(1)) / 100;
-        weighted.clamp(MIN_SLICE_NS, base.saturating_mul(4).max(MIN_SLICE_NS))
+        weighted_slice(base, weight)
     }
 }
 
