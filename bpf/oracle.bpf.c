@@ -75,14 +75,27 @@ struct task_ctx {
 	u64 sum_runtime;
 	bool idle_cpu;
 	bool woken;		/* its pending enqueue was a wakeup */
+	u64 last_burst;		/* ns it ran before it last went to sleep */
 };
 
 /* What runs on a CPU, for the slice timer and wakeup preemption. */
 struct cpu_slot {
 	struct bpf_timer timer;
 	u64 started;		/* bpf_ktime_get_ns() when our task started; 0: none runs */
-	u64 slice_end;		/* when its slice ends; 0: no slice to enforce */
+	u64 slice_end;		/* when the armed timer ends its slice; 0: not armed */
+	u64 burst;		/* that task's last burst before it slept (see preempt_for_wakeup) */
 };
+
+/*
+ * The tick's length, 1 s / HZ (4 ms at HZ=250): ktime over jiffies since init, once a
+ * second has passed; 0 until then. (Not the gaps between ticks: with NO_HZ_FULL a tick
+ * restarts at any phase, and the shortest gap undercut the real tick.) A slice at least this long is ended by the tick to within one tick, so
+ * its timer is armed only at its last tick (oracle_tick), not at every switch: arming an
+ * hrtimer per switch cost a switch storm most of its rate under emulation (stress-ng
+ * --switch: x1.91 of EEVDF with neither timer nor wakeup cuts, x0.25 with both).
+ */
+static u64 tick_ns;
+static u64 init_ktime, init_jiffies;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -183,6 +196,15 @@ static struct cpu_slot *cpu_slot(s32 cpu)
 	return bpf_map_lookup_elem(&cpu_slots, &key);
 }
 
+/* End the running task's slice @slice ns from @now with the CPU's timer (pinned here). */
+static void arm_slice_timer(struct cpu_slot *slot, u64 now, u64 slice)
+{
+	if (!slice_timer || !slice || slice == SCX_SLICE_INF)
+		return;
+	slot->slice_end = now + slice;
+	bpf_timer_start(&slot->timer, slice, BPF_F_TIMER_CPU_PIN);
+}
+
 /*
  * A woken task was just queued for @cpu: the task running there gets at most
  * wakeup_preempt_ns in all, then it is preempted, as the fair class lets a waking task
@@ -211,6 +233,12 @@ static void preempt_for_wakeup(s32 cpu)
 		return;
 	}
 	if (slot->slice_end && slot->slice_end <= end)
+		return;
+	/*
+	 * A task whose last burst was short will likely sleep before the cut: arming a timer
+	 * for it is the per-switch cost the lazy slice timer avoids. A hog gets the cut.
+	 */
+	if (slot->burst < wakeup_preempt_ns)
 		return;
 	/* Not pinned: this runs on another CPU; the callback kicks @cpu from wherever. */
 	slot->slice_end = end;
@@ -271,8 +299,8 @@ static void kick_agent_cpu(struct task_struct *agent)
  * Work was queued for the agent. If it waits in its DSQ, kick a CPU for it. If it sleeps,
  * do nothing: the ring's wakeup enqueues it, and oracle_enqueue() kicks then. A kick now
  * would find no agent to run, and the preempted task would get a fresh slice while the
- * agent, its one kick spent, waited for that slice to end (measured: the tail of a woken
- * task's wait, 8-12 ms at p99 with CPU hogs).
+ * agent, its one kick spent, waited for that slice to end. (The agent's loop yields rather
+ * than sleeps, so this is the rarer path; see run.rs.)
  */
 static void wake_agent(void)
 {
@@ -527,11 +555,31 @@ void BPF_STRUCT_OPS(oracle_running, struct task_struct *p)
 		return;
 	now = bpf_ktime_get_ns();
 	slot->started = now;
+	slot->slice_end = 0;
+	/* How long it tends to run: its last burst, or this one so far if longer (a hog). */
+	slot->burst = tctx ? (tctx->exec_runtime > tctx->last_burst ? tctx->exec_runtime :
+						       tctx->last_burst) : 0;
 	slice = p->scx.slice;
-	if (slice_timer && slice && slice != SCX_SLICE_INF) {
-		slot->slice_end = now + slice;
-		bpf_timer_start(&slot->timer, slice, BPF_F_TIMER_CPU_PIN);
+	/* Shorter than a tick (or the tick not known yet): only a timer ends it on time. */
+	if (!tick_ns || slice < tick_ns)
+		arm_slice_timer(slot, now, slice);
+}
+
+/* The last tick of a slice: arm its timer so the slice ends on time, not at the next tick. */
+void BPF_STRUCT_OPS(oracle_tick, struct task_struct *p)
+{
+	struct cpu_slot *slot = cpu_slot(bpf_get_smp_processor_id());
+	u64 now = bpf_ktime_get_ns(), jiffies;
+
+	if (!slot)
+		return;
+	if (!tick_ns && now - init_ktime > 1000ULL * 1000 * 1000) {
+		jiffies = bpf_jiffies64() - init_jiffies;
+		if (jiffies)
+			tick_ns = (now - init_ktime) / jiffies;
 	}
+	if (slot->started && !slot->slice_end && tick_ns && p->scx.slice < tick_ns && !is_agent(p))
+		arm_slice_timer(slot, now, p->scx.slice);
 }
 
 void BPF_STRUCT_OPS(oracle_stopping, struct task_struct *p, bool runnable)
@@ -557,6 +605,8 @@ void BPF_STRUCT_OPS(oracle_stopping, struct task_struct *p, bool runnable)
 		tctx->exec_runtime += now - tctx->start_ts;
 		tctx->sum_runtime += now - tctx->start_ts;
 	}
+	if (!runnable)
+		tctx->last_burst = tctx->exec_runtime;
 }
 
 s32 BPF_STRUCT_OPS(oracle_init_task, struct task_struct *p,
@@ -589,6 +639,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(oracle_init)
 	int err;
 
 	nr_cpu_ids = scx_bpf_nr_cpu_ids();
+	init_ktime = bpf_ktime_get_ns();
+	init_jiffies = bpf_jiffies64();
 	bpf_for(cpu, 0, nr_cpu_ids) {
 		struct cpu_slot *slot;
 
@@ -636,6 +688,7 @@ SCX_OPS_DEFINE(oracle_ops,
 	       .dispatch		= (void *)oracle_dispatch,
 	       .runnable		= (void *)oracle_runnable,
 	       .running			= (void *)oracle_running,
+	       .tick			= (void *)oracle_tick,
 	       .stopping		= (void *)oracle_stopping,
 	       .init_task		= (void *)oracle_init_task,
 	       .init			= (void *)oracle_init,

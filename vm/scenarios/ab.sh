@@ -13,7 +13,6 @@ if [ "${SCX_QUICK:-0}" = 1 ]; then
 else
   HB_LOOPS=500; SECS=10
 fi
-LAST_CPU=$((NPROC - 1))
 
 case "$cfg" in
   eevdf) fact baseline yes ;;
@@ -100,24 +99,8 @@ if [ "$reqs" -gt 0 ]; then
 fi
 [ "$reqs" -gt 0 ]; note request_response $?
 
-# Fairness: two busy loops on one CPU at nice 0 and nice 5; their CPU-time ratio against the
-# weight ratio 1024/335 = 3.06 (sched_prio_to_weight).
-cpu_ticks() { set -- $(cat "/proc/$1/stat"); echo $(( ${14} + ${15} )); }
-# (busybox has renice but no nice.)
-taskset -c "$LAST_CPU" sh -c 'while :; do :; done' &
-h0=$!
-taskset -c "$LAST_CPU" sh -c 'while :; do :; done' &
-h5=$!
-renice -n 5 -p "$h5" >/dev/null
-sleep 1
-a0=$(cpu_ticks "$h0"); a5=$(cpu_ticks "$h5")
-sleep "$SECS"
-b0=$(cpu_ticks "$h0"); b5=$(cpu_ticks "$h5")
-kill "$h0" "$h5"; wait "$h0" "$h5" 2>/dev/null
-fact ab_fairness_nice0_ticks $((b0 - a0))
-fact ab_fairness_nice5_ticks $((b5 - a5))
-[ $((b5 - a5)) -gt 0 ] && fact ab_fairness_share_ratio \
-  "$(awk -v x=$((b0 - a0)) -v y=$((b5 - a5)) 'BEGIN { printf "%.3f", x / y }')"
+# Fairness: two busy loops on one CPU at nice 0 and nice 5 (lib.sh's nice_pair).
+nice_pair "$SECS" ab_fairness
 
 workload_done "$fails"
 fact state_after_workload "$(scx_state)"

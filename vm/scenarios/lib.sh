@@ -119,3 +119,26 @@ stress_recipe() {
 
 # Record the overall workload verdict the host copies to workload_exit_code (first non-zero).
 workload_done() { fact workload_exit_code "$1"; }
+
+# nice_pair SECS PREFIX: two busy loops pinned to the last CPU at nice 0 and nice 5 for SECS
+# seconds; facts PREFIX_nice0_ticks, PREFIX_nice5_ticks and PREFIX_share_ratio (their CPU-time
+# ratio; the weight ratio is 1024/335 = 3.06, sched_prio_to_weight).
+nice_pair() {
+  secs=$1; prefix=$2
+  cpu_ticks() { set -- $(cat "/proc/$1/stat"); echo $(( ${14} + ${15} )); }
+  # (busybox has renice but no nice.)
+  taskset -c "$((NPROC - 1))" sh -c 'while :; do :; done' &
+  h0=$!
+  taskset -c "$((NPROC - 1))" sh -c 'while :; do :; done' &
+  h5=$!
+  renice -n 5 -p "$h5" >/dev/null
+  sleep 1
+  a0=$(cpu_ticks "$h0"); a5=$(cpu_ticks "$h5")
+  sleep "$secs"
+  b0=$(cpu_ticks "$h0"); b5=$(cpu_ticks "$h5")
+  kill "$h0" "$h5"; wait "$h0" "$h5" 2>/dev/null
+  fact "${prefix}_nice0_ticks" $((b0 - a0))
+  fact "${prefix}_nice5_ticks" $((b5 - a5))
+  [ $((b5 - a5)) -gt 0 ] && fact "${prefix}_share_ratio" \
+    "$(awk -v x=$((b0 - a0)) -v y=$((b5 - a5)) 'BEGIN { printf "%.3f", x / y }')"
+}
