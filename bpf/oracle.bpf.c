@@ -89,10 +89,11 @@ struct cpu_slot {
 /*
  * The tick's length, 1 s / HZ (4 ms at HZ=250): ktime over jiffies since init, once a
  * second has passed; 0 until then. (Not the gaps between ticks: with NO_HZ_FULL a tick
- * restarts at any phase, and the shortest gap undercut the real tick.) A slice at least this long is ended by the tick to within one tick, so
- * its timer is armed only at its last tick (oracle_tick), not at every switch: arming an
- * hrtimer per switch cost a switch storm most of its rate under emulation (stress-ng
- * --switch: x1.91 of EEVDF with neither timer nor wakeup cuts, x0.25 with both).
+ * restarts at any phase, and the shortest gap undercut the real tick.) A slice at least
+ * this long is ended by the tick to within one tick, so its timer is armed only at its last
+ * tick (oracle_tick), not at every switch: arming an hrtimer per switch cost a switch storm
+ * most of its rate under emulation (stress-ng --switch: x1.91 of EEVDF with neither timer
+ * nor wakeup cuts, x0.25 with both).
  */
 static u64 tick_ns;
 static u64 init_ktime, init_jiffies;
@@ -206,12 +207,12 @@ static void arm_slice_timer(struct cpu_slot *slot, u64 now, u64 slice)
 }
 
 /*
- * A woken task was just queued for @cpu: the task running there gets at most
- * wakeup_preempt_ns in all, then it is preempted, as the fair class lets a waking task
- * preempt one that has had its share. It is preempted now if it has run that long, else its
- * slice is cut to end then (the CPU's slice timer; without that cut a woken task that came
- * just after a switch waited out the whole slice: the p99 of a woken task's wait). An idle
- * CPU was kicked by kick_for(); the agent is never preempted here.
+ * A woken task was just queued for @cpu: the task running there is preempted once it has
+ * run wakeup_preempt_ns, as the fair class lets a waking task preempt one that has had its
+ * share. It is preempted now if it has run that long; else, if it is a hog, its slice is
+ * cut to end then (the CPU's slice timer; without that cut a woken task that came just
+ * after a switch waited out the whole slice). An idle CPU was kicked by kick_for(); the
+ * agent is never preempted here.
  */
 static void preempt_for_wakeup(s32 cpu)
 {

@@ -48,9 +48,11 @@ sleep 1
 cyclictest -q -v -m -t "$NPROC" -i 1000 -D "$SECS" >/tmp/cyclic.txt 2>/results/ab/cyclictest.log
 note cyclictest $?
 wait "$hogs"
-awk 'NF == 3 && $1 ~ /^[0-9]+:$/ { print $3 }' /tmp/cyclic.txt | sort -n >/tmp/lat.txt
-# Every sample, in order per thread ("thread: loop: latency_us"), to see when the tail happens.
-awk 'NF == 3 && $1 ~ /^[0-9]+:$/' /tmp/cyclic.txt | gzip -c >/results/ab/cyclictest.samples.gz
+# Every sample, in order per thread ("thread: loop: latency_us"): kept, to see when the tail
+# happens, and sorted by latency for the percentiles.
+awk 'NF == 3 && $1 ~ /^[0-9]+:$/' /tmp/cyclic.txt >/tmp/samples.txt
+gzip -c /tmp/samples.txt >/results/ab/cyclictest.samples.gz
+awk '{ print $3 }' /tmp/samples.txt | sort -n >/tmp/lat.txt
 n=$(wc -l </tmp/lat.txt)
 fact ab_wakeup_samples "$n"
 if [ "$n" -gt 0 ]; then
