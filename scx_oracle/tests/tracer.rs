@@ -185,17 +185,30 @@ fn last_cpu() -> usize {
 
 #[test]
 fn ping_pong_switches_are_all_recorded() {
+    ping_pong_recorded("after");
+}
+
+#[test]
+fn ping_pong_switches_are_all_recorded_when_converted_live() {
+    ping_pong_recorded("live");
+}
+
+/// `convert`: the --convert mode; both must give the same kind of file.
+fn ping_pong_recorded(convert: &str) {
     require_root();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let out = scratch("tracer-pingpong.parquet");
-    let tracer = start_tracer(&out, &["--meta", "workload=pingpong"]);
+    let out = scratch(&format!("tracer-pingpong-{convert}.parquet"));
+    let tracer = start_tracer(&out, &["--meta", "workload=pingpong", "--convert", convert]);
     let cpu = last_cpu();
     let ids = ping_pong(cpu, N, ("otping", "otpong"));
     let stdout = stop_tracer(tracer);
     assert!(stdout.contains("events lost: 0"), "{stdout}");
+    let spool = PathBuf::from(format!("{}.spool", out.display()));
+    assert!(!spool.exists(), "the spool {} was left behind", spool.display());
 
     let (meta, events) = read_trace(&out).unwrap();
     assert!(meta.complete);
+    assert_eq!(meta.get("convert"), Some(convert));
     assert_eq!(meta.events_lost, 0);
     assert_eq!(meta.source, "bpf-tracer");
     assert_eq!(meta.get("workload"), Some("pingpong"));
@@ -344,10 +357,20 @@ fn csv_output_with_filters() {
 /// on which CPU.
 #[test]
 fn a_slow_writer_leads_to_counted_drops_in_the_file() {
+    slow_writer_drops("live");
+}
+
+/// The same with the spool's writer slowed down (`--convert after`).
+#[test]
+fn a_slow_spool_writer_leads_to_counted_drops_in_the_file() {
+    slow_writer_drops("after");
+}
+
+fn slow_writer_drops(convert: &str) {
     require_root();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let out = scratch("tracer-slow-writer.parquet");
-    let slow = ["--debug-writer-delay-ms", "50", "--debug-writer-queue", "2"];
+    let out = scratch(&format!("tracer-slow-writer-{convert}.parquet"));
+    let slow = ["--debug-writer-delay-ms", "50", "--debug-writer-queue", "2", "--convert", convert];
     let tracer = start_tracer(&out, &slow);
     let t0 = Instant::now();
     let cpu = last_cpu();

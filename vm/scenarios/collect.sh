@@ -3,6 +3,7 @@
 # `scx_oracle trace`, under the fair class or, with scx.under=oracle, under our scheduler.
 # Params: scx.duration (seconds per workload, default 5), scx.reps (repetitions, default 1),
 # scx.seed (base seed, default 1), scx.workloads (comma-separated subset), scx.under.
+# --convert live: /results is in guest RAM, where a spool of the whole run would sit until the end.
 . /scenarios/workloads.sh
 record_env
 secs=${SCX_DURATION:-5}
@@ -20,7 +21,7 @@ while [ "$rep" -le "$reps" ]; do
     i=$((i + 1))
     seed=$((seed0 + 1000 * rep + i))
     base=/results/traces/${w}-${NPROC}cpu-rep${rep}
-    "$AGENT" trace -o "$base.parquet" --quiet --ring-mb 32 --meta "workload=$w" \
+    "$AGENT" trace -o "$base.parquet" --quiet --ring-mb 32 --convert live --meta "workload=$w" \
       --meta "repetition=$rep" --meta "vcpus=$NPROC" --meta "seed=$seed" \
       --meta "scheduler=$under" --meta "duration_s=$secs" >"$base.log" 2>&1 &
     tpid=$!

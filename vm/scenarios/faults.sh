@@ -175,8 +175,9 @@ refuse bad_flags_unknown "$AGENT" run --no-such-flag
 refuse bad_flags_range "$AGENT" run --policy fifo --slice-us 0
 
 # --- the tracer killed while writing: never a silently short file --------------------------
+# (--convert live: the trace file itself is being written when the kill comes)
 c=tracer_killed
-"$AGENT" trace -o /tmp/killed.parquet --duration 60 >/results/$c.trace.log 2>&1 & tp=$!
+"$AGENT" trace -o /tmp/killed.parquet --convert live --duration 60 >/results/$c.trace.log 2>&1 & tp=$!
 hackbench -g 4 -l 100000 >/dev/null 2>&1 & hb=$!
 # Kill it once it has written part of the file (a row group is 128 k events: a few seconds).
 i=0; while [ "$(stat -c %s /tmp/killed.parquet.partial 2>/dev/null || echo 0)" -eq 0 ] && [ $i -lt 200 ]; do
@@ -191,7 +192,7 @@ cf $c stats_partial_exit_code $?
 "$AGENT" stats /tmp/killed.parquet >/results/$c.stats_final.out 2>&1
 cf $c stats_final_exit_code $?
 # The same tracer stopped by SIGINT leaves a whole, readable file.
-"$AGENT" trace -o /tmp/whole.parquet --duration 30 >/results/$c.trace_int.log 2>&1 & tp=$!
+"$AGENT" trace -o /tmp/whole.parquet --convert live --duration 30 >/results/$c.trace_int.log 2>&1 & tp=$!
 i=0; while [ ! -e /tmp/whole.parquet.partial ] && [ $i -lt 300 ]; do usleep 100000; i=$((i + 1)); done
 hackbench -g 1 -l 200 >/dev/null 2>&1
 kill -INT $tp; wait $tp; cf $c trace_int_exit_code $?

@@ -35,6 +35,12 @@ pub struct TraceArgs {
     /// dropped on a busy host), nice:N, or normal.
     #[arg(long, value_name = "P", default_value_t = super::priority::DEFAULT_PRIORITY)]
     pub priority: super::priority::Priority,
+    /// When records become the trace file: after (spool them undecoded while
+    /// tracing, convert once stopped: the lightest on the traced load, ~75
+    /// bytes of disk per event meanwhile) or live (decode and write as it goes:
+    /// long traces, RAM-backed disks).
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = Convert::After)]
+    pub convert: Convert,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
@@ -49,6 +55,22 @@ pub struct TraceArgs {
     /// Testing aid: batches the writer's queue holds (default 8).
     #[arg(long, value_name = "N", hide = true)]
     pub debug_writer_queue: Option<usize>,
+}
+
+/// `--convert`: see [`TraceArgs::convert`].
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convert {
+    After,
+    Live,
+}
+
+impl std::fmt::Display for Convert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Convert::After => "after",
+            Convert::Live => "live",
+        })
+    }
 }
 
 /// A parsed --cpus list: sorted, deduplicated CPU ids, plus the text as given.

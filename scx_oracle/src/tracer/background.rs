@@ -1,6 +1,6 @@
-//! [`BackgroundWriter`]: a `trace::TraceWriter` on its own thread, fed batches
-//! over a bounded channel, so whoever drains the BPF ring never waits for
-//! Parquet encoding or the disk.
+//! [`BackgroundWriter`]: a sink (a `trace::TraceWriter`, or the raw spool of
+//! `--convert after`) on its own thread, fed batches over a bounded channel,
+//! so whoever drains the BPF ring never waits for encoding or the disk.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,9 +13,48 @@ use trace::{Event, TraceMeta, TraceWriter};
 
 use super::priority::Priority;
 
+/// What the writer thread is fed: some events, in whatever form the sink takes.
+pub trait Batch: Send + 'static {
+    /// An empty batch with room for about `events` events.
+    fn with_room(events: usize) -> Self;
+    /// Events in the batch.
+    fn events(&self) -> usize;
+    /// Calls `f(cpu, ts_ns)` for each event, in order: the loss report of a dropped batch.
+    fn each_event(&self, f: &mut dyn FnMut(u32, u64));
+    fn clear(&mut self);
+}
+
+/// Where batches end up; runs on the writer thread.
+pub trait Sink: Send + 'static {
+    type Batch: Batch;
+    fn write(&mut self, batch: &Self::Batch) -> Result<()>;
+}
+
+impl Batch for Vec<Event> {
+    fn with_room(events: usize) -> Self {
+        Vec::with_capacity(events)
+    }
+    fn events(&self) -> usize {
+        self.len()
+    }
+    fn each_event(&self, f: &mut dyn FnMut(u32, u64)) {
+        self.iter().for_each(|e| f(e.cpu, e.ts_ns));
+    }
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+}
+
+impl Sink for TraceWriter {
+    type Batch = Vec<Event>;
+    fn write(&mut self, batch: &Vec<Event>) -> Result<()> {
+        self.write_all(batch.iter())
+    }
+}
+
 /// Queue sizing. The bound is in events: `batches * batch_events` events
-/// (~190 bytes each) may wait for the writer; past that, batches are dropped
-/// and counted, never queued without limit.
+/// may wait for the writer; past that, batches are dropped and counted,
+/// never queued without limit.
 #[derive(Clone, Debug)]
 pub struct QueueOptions {
     /// Batches the channel holds.
@@ -29,31 +68,32 @@ pub struct QueueOptions {
 }
 
 impl Default for QueueOptions {
-    /// 8 x 32 Ki events: 256 Ki events (~50 MB), ~0.2 s of a switch storm on
-    /// top of what the BPF rings hold; a 20 ms poll of a storm fits one batch.
+    /// 8 x 32 Ki events: 256 Ki events (~50 MB decoded, ~20 MB raw), ~0.2 s
+    /// of a switch storm on top of what the BPF rings hold; a 20 ms poll of a
+    /// storm fits one batch.
     fn default() -> Self {
         QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None, priority: Priority::Normal }
     }
 }
 
-/// Writes events on a background thread; see the module comment.
-pub struct BackgroundWriter {
-    tx: Option<Sender<Vec<Event>>>,
+/// Writes batches on a background thread; see the module comment.
+pub struct BackgroundWriter<S: Sink = TraceWriter> {
+    tx: Option<Sender<S::Batch>>,
     /// Emptied batches coming back, so steady state allocates nothing.
-    empties: Receiver<Vec<Event>>,
-    thread: Option<JoinHandle<Result<TraceWriter>>>,
+    empties: Receiver<S::Batch>,
+    thread: Option<JoinHandle<Result<S>>>,
     written: Arc<AtomicU64>,
     batch_events: usize,
     origin_ns: u64,
     dropped: LossTally,
 }
 
-impl BackgroundWriter {
+impl<S: Sink> BackgroundWriter<S> {
     /// Starts the writer thread. `origin_ns` (CLOCK_MONOTONIC, e.g.
     /// `EventSource::start_ns`) is time zero of the loss report.
-    pub fn spawn(writer: TraceWriter, origin_ns: u64, opts: QueueOptions) -> Result<Self> {
-        let (tx, rx) = bounded::<Vec<Event>>(opts.batches.max(1));
-        let (empty_tx, empties) = bounded::<Vec<Event>>(opts.batches.max(1) + 2);
+    pub fn spawn(writer: S, origin_ns: u64, opts: QueueOptions) -> Result<Self> {
+        let (tx, rx) = bounded::<S::Batch>(opts.batches.max(1));
+        let (empty_tx, empties) = bounded::<S::Batch>(opts.batches.max(1) + 2);
         let written = Arc::new(AtomicU64::new(0));
         let counter = written.clone();
         let (throttle, priority) = (opts.throttle, opts.priority);
@@ -66,8 +106,8 @@ impl BackgroundWriter {
                     if let Some(d) = throttle {
                         std::thread::sleep(d);
                     }
-                    writer.write_all(batch.iter())?;
-                    counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    writer.write(&batch)?;
+                    counter.fetch_add(batch.events() as u64, Ordering::Relaxed);
                     batch.clear();
                     let _ = empty_tx.try_send(batch);
                 }
@@ -85,67 +125,50 @@ impl BackgroundWriter {
         })
     }
 
-    /// Queues `events` (leaving the vector empty, its capacity kept) without
-    /// ever blocking. What does not fit is dropped and counted by CPU and time;
-    /// returns how many were dropped. Fails only if the writer thread failed.
-    pub fn send(&mut self, events: &mut Vec<Event>) -> Result<u64> {
-        let mut dropped = 0;
-        if events.is_empty() {
-            return Ok(0);
-        }
-        // The common case (a poll's worth fits one batch) moves the vector
-        // itself and keeps a recycled one: no copy of the events.
-        let batches: Vec<Vec<Event>> = if events.len() <= self.batch_events {
-            vec![std::mem::replace(events, self.empty_batch())]
-        } else {
-            let chunks = events.chunks(self.batch_events);
-            chunks.map(|c| self.empty_batch_with(c)).collect()
-        };
-        for batch in batches {
-            let tx = self.tx.as_ref().expect("send after finish");
-            match tx.try_send(batch) {
-                Ok(()) => {}
-                Err(TrySendError::Full(batch)) => {
-                    self.count_drops(&batch);
-                    dropped += batch.len() as u64;
-                }
-                Err(TrySendError::Disconnected(_)) => return Err(self.thread_error()),
+    /// Queues `batch` without ever blocking; if the queue is full it is
+    /// dropped and counted by CPU and time. Returns how many events were
+    /// dropped. Fails only if the writer thread failed.
+    pub fn send_batch(&mut self, batch: S::Batch) -> Result<u64> {
+        let tx = self.tx.as_ref().expect("send after finish");
+        match tx.try_send(batch) {
+            Ok(()) => Ok(0),
+            Err(TrySendError::Full(batch)) => {
+                self.count_drops(&batch);
+                log::debug!("trace: writer behind, {} events dropped", batch.events());
+                Ok(batch.events() as u64)
             }
+            Err(TrySendError::Disconnected(_)) => Err(self.thread_error()),
         }
-        events.clear();
-        if dropped > 0 {
-            log::debug!("trace: writer behind, {dropped} events dropped");
-        }
-        Ok(dropped)
     }
 
-    fn empty_batch(&self) -> Vec<Event> {
-        self.empties.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.batch_events))
+    /// A recycled empty batch (or a new one with room for `batch_events`).
+    pub fn empty_batch(&self) -> S::Batch {
+        self.empties.try_recv().unwrap_or_else(|_| S::Batch::with_room(self.batch_events))
     }
 
-    fn empty_batch_with(&self, events: &[Event]) -> Vec<Event> {
-        let mut b = self.empty_batch();
-        b.extend_from_slice(events);
-        b
+    /// Largest batch to send, in events.
+    pub fn batch_events(&self) -> usize {
+        self.batch_events
     }
 
     /// Tallies `batch` by CPU and 100 ms bucket, one map update per run of alike events.
-    fn count_drops(&mut self, batch: &[Event]) {
+    fn count_drops(&mut self, batch: &S::Batch) {
         let bucket_ns = LossTally::BUCKET_MS * 1_000_000;
+        let (origin, dropped) = (self.origin_ns, &mut self.dropped);
         let mut run: Option<(u32, u64, u64)> = None; // (cpu, bucket start, count)
-        for e in batch {
-            let at = e.ts_ns.saturating_sub(self.origin_ns) / bucket_ns * bucket_ns;
+        batch.each_event(&mut |cpu, ts_ns| {
+            let at = ts_ns.saturating_sub(origin) / bucket_ns * bucket_ns;
             run = match run {
-                Some((cpu, b, n)) if cpu == e.cpu && b == at => Some((cpu, b, n + 1)),
-                Some((cpu, b, n)) => {
-                    self.dropped.add(LossCause::Writer, cpu, b, n);
-                    Some((e.cpu, at, 1))
+                Some((c, b, n)) if c == cpu && b == at => Some((c, b, n + 1)),
+                Some((c, b, n)) => {
+                    dropped.add(LossCause::Writer, c, b, n);
+                    Some((cpu, at, 1))
                 }
-                None => Some((e.cpu, at, 1)),
+                None => Some((cpu, at, 1)),
             };
-        }
+        });
         if let Some((cpu, b, n)) = run {
-            self.dropped.add(LossCause::Writer, cpu, b, n);
+            dropped.add(LossCause::Writer, cpu, b, n);
         }
     }
 
@@ -159,20 +182,15 @@ impl BackgroundWriter {
         self.dropped.total()
     }
 
-    /// Waits for the queue to drain, then finishes the file with `meta` plus the
-    /// loss report: `ring_losses` (from the event source) and the writer's own
-    /// drops, in `events_lost` and `events_lost_detail`. Returns the stored metadata.
-    pub fn finish(mut self, mut meta: TraceMeta, ring_losses: &LossTally) -> Result<TraceMeta> {
+    /// Waits for the queue to drain and the thread to end; returns the sink and
+    /// the drops the queue counted.
+    pub fn close(mut self) -> Result<(S, LossTally)> {
         drop(self.tx.take());
-        let writer = self.join()?;
-        let mut losses = ring_losses.clone();
-        losses.merge(&self.dropped);
-        meta.events_lost += losses.total();
-        meta.losses = losses.spans();
-        writer.finish(meta)
+        let sink = self.join()?;
+        Ok((sink, std::mem::take(&mut self.dropped)))
     }
 
-    fn join(&mut self) -> Result<TraceWriter> {
+    fn join(&mut self) -> Result<S> {
         let thread = self.thread.take().expect("writer joined twice");
         thread.join().map_err(|_| anyhow!("the trace writer thread panicked"))?
     }
@@ -186,7 +204,50 @@ impl BackgroundWriter {
     }
 }
 
-impl Drop for BackgroundWriter {
+impl BackgroundWriter<TraceWriter> {
+    /// Queues `events` (leaving the vector empty, its capacity kept) without
+    /// ever blocking, in batches of at most `batch_events`; what does not fit
+    /// is dropped and counted. Returns how many were dropped.
+    pub fn send(&mut self, events: &mut Vec<Event>) -> Result<u64> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // The common case (a poll's worth fits one batch) moves the vector
+        // itself and keeps a recycled one: no copy of the events.
+        if events.len() <= self.batch_events {
+            let batch = std::mem::replace(events, self.empty_batch());
+            return self.send_batch(batch);
+        }
+        let mut dropped = 0;
+        for chunk in events.chunks(self.batch_events) {
+            let mut b = self.empty_batch();
+            b.extend_from_slice(chunk);
+            dropped += self.send_batch(b)?;
+        }
+        events.clear();
+        Ok(dropped)
+    }
+
+    /// Waits for the queue to drain, then finishes the file with `meta` plus the
+    /// loss report: `ring_losses` (from the event source) and the writer's own
+    /// drops, in `events_lost` and `events_lost_detail`. Returns the stored metadata.
+    pub fn finish(self, meta: TraceMeta, ring_losses: &LossTally) -> Result<TraceMeta> {
+        let (writer, dropped) = self.close()?;
+        finish_with_losses(writer, meta, ring_losses, &dropped)
+    }
+}
+
+/// Finishes `writer`'s file with `meta` plus both loss tallies (`events_lost`,
+/// `events_lost_detail`); returns the stored metadata.
+pub fn finish_with_losses(writer: TraceWriter, mut meta: TraceMeta, ring: &LossTally, queue: &LossTally) -> Result<TraceMeta> {
+    let mut losses = ring.clone();
+    losses.merge(queue);
+    meta.events_lost += losses.total();
+    meta.losses = losses.spans();
+    writer.finish(meta)
+}
+
+impl<S: Sink> Drop for BackgroundWriter<S> {
     /// Not finished (an error path): stop the thread and leave FILE.partial.
     fn drop(&mut self) {
         drop(self.tx.take());

@@ -25,6 +25,7 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
         ("comm_filter", args.comm_filter.clone().unwrap_or_default()),
         ("ring_mb", args.ring_mb.to_string()),
         ("priority", args.priority.to_string()),
+        ("convert", args.convert.to_string()),
         ("kernel", kernel),
         ("hostname", host),
         ("tracer", "raw_tp".into()),

@@ -9,6 +9,12 @@
 //!   time (never an unbounded queue, never a stalled drain), and `finish`
 //!   stores that loss report (plus the ring's) in the file metadata.
 //!
+//! `--convert after` (the default) spools the ring's records undecoded while
+//! tracing and writes the trace file once tracing stops (`spool.rs`): the
+//! traced load then pays for the BPF programs and a copy only. `--convert
+//! live` decodes and writes as it goes: for long traces, where a spool
+//! (~75 bytes per event) would outgrow the disk, or for a RAM-backed one.
+//!
 //! Filters: --cpus and --comm-filter are applied in BPF (less ring
 //! bandwidth). An event passes the CPU filter if its `cpu` or its
 //! `target_cpu` is listed, and the comm filter if prev or next comm starts
@@ -24,6 +30,7 @@ mod progress;
 mod record;
 mod skel;
 mod source;
+mod spool;
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::AtomicBool;
@@ -31,13 +38,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use trace::{Format, TraceWriter};
+use trace::{Format, TraceMeta, TraceWriter};
 
-pub use args::TraceArgs;
+pub use args::{Convert, TraceArgs};
 pub use background::{BackgroundWriter, QueueOptions};
 #[allow(unused_imports)] // the type of QueueOptions::priority, for other users of the writer
 pub use priority::Priority;
 pub use source::{EventSource, SourceOptions};
+use spool::SpoolFile;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
     Format::from_path(&args.output)?;
@@ -52,6 +60,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         ring_mb: args.ring_mb,
         cpus: args.cpus.as_ref().map(|c| c.cpus.clone()),
         comm_prefix: args.comm_filter.clone(),
+        raw: args.convert == Convert::After,
     };
     let mut source = EventSource::open(&mut open_object, &opts)?;
     // FILE.partial appears once the probes are attached: scripts wait for it.
@@ -64,23 +73,35 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         ..default
     };
     args.priority.apply_to_this_thread(); // the drain thread
-    let mut writer = BackgroundWriter::spawn(writer, source.start_ns(), queue)?;
+    let (mut drain, trace_writer) = match args.convert {
+        Convert::Live => (record::Drain::Live(BackgroundWriter::spawn(writer, source.start_ns(), queue)?, Vec::new()), None),
+        Convert::After => {
+            let spool = SpoolFile::create(SpoolFile::path_for(&args.output))?;
+            (record::Drain::Spool(BackgroundWriter::spawn(spool, source.start_ns(), queue)?, Vec::new()), Some(writer))
+        }
+    };
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
     let out = record::record(
         &mut source,
-        &mut writer,
+        &mut drain,
         &stop,
         args.duration.map(Duration::from_secs_f64),
         args.debug_drain_ms.map_or(record::DRAIN_INTERVAL, Duration::from_millis),
         progress,
     )?;
     let meta = meta::complete(meta, &args, &out)?;
-    let meta = writer.finish(meta, source.losses())?;
-    if source.unknown_comms() > 0 {
-        log::warn!("trace: {} comms missing from the comm cache (rows with a null comm)", source.unknown_comms());
+    let (meta, malformed, unknown_comms) = match (drain, trace_writer) {
+        (record::Drain::Live(writer, _), _) => {
+            (writer.finish(meta, source.losses())?, source.malformed(), source.unknown_comms())
+        }
+        (record::Drain::Spool(spool, _), Some(writer)) => finish_from_spool(spool, writer, meta, source.losses(), args.quiet)?,
+        (record::Drain::Spool(..), None) => unreachable!("--convert after keeps its trace writer"),
+    };
+    if unknown_comms > 0 {
+        log::warn!("trace: {unknown_comms} comms missing from the comm cache (rows with a null comm)");
     }
-    if source.malformed() > 0 {
-        log::warn!("trace: {} malformed ring records skipped", source.malformed());
+    if malformed > 0 {
+        log::warn!("trace: {malformed} malformed ring records skipped");
     }
     log::debug!("trace: BPF ring drops per CPU: {:?}", source.lost_per_cpu());
     if meta.events_lost > 0 {
@@ -90,6 +111,29 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     println!("events lost: {}", meta.events_lost);
     println!("output: {}", args.output.display());
     Ok(0)
+}
+
+/// `--convert after`: closes the spool, decodes it into `writer`'s file with
+/// the loss report, and removes it. On failure the spool stays, named in the error.
+fn finish_from_spool(
+    spool: BackgroundWriter<SpoolFile>,
+    mut writer: TraceWriter,
+    meta: TraceMeta,
+    ring_losses: &trace::meta::LossTally,
+    quiet: bool,
+) -> Result<(TraceMeta, u64, u64)> {
+    let (spool, dropped) = spool.close()?;
+    let path = spool.finish()?;
+    if !quiet {
+        eprintln!("trace: stopped; converting the spool into the trace file");
+    }
+    let t0 = Instant::now();
+    let got = spool::convert(&path, &mut writer)
+        .with_context(|| format!("converting the spool {} (kept)", path.display()))?;
+    let meta = background::finish_with_losses(writer, meta, ring_losses, &dropped)?;
+    log::debug!("trace: {} events converted in {:.2} s", got.events, t0.elapsed().as_secs_f64());
+    std::fs::remove_file(&path).with_context(|| format!("removing the spool {}", path.display()))?;
+    Ok((meta, got.malformed, got.unknown_comms))
 }
 
 /// SIGINT/SIGTERM end the trace cleanly; a second SIGINT/SIGTERM kills us.

@@ -13,6 +13,7 @@ use trace::Event;
 
 use super::bpf::{Filters, Tracer};
 use super::decode::Decoder;
+use super::spool::push_frame;
 
 /// What to trace; the same knobs as `scx_oracle trace` (see `TraceArgs`).
 #[derive(Clone, Debug)]
@@ -23,11 +24,14 @@ pub struct SourceOptions {
     pub cpus: Option<Vec<u32>>,
     /// Only events whose prev or next comm starts with this (at most 15 bytes).
     pub comm_prefix: Option<String>,
+    /// Hand out the ring's records undecoded, as spool frames
+    /// ([`poll_raw`](EventSource::poll_raw)) instead of events ([`poll`](EventSource::poll)).
+    pub raw: bool,
 }
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        SourceOptions { ring_mb: 64, cpus: None, comm_prefix: None }
+        SourceOptions { ring_mb: 64, cpus: None, comm_prefix: None, raw: false }
     }
 }
 
@@ -54,6 +58,8 @@ pub struct EventSource<'obj> {
     // the links (detaching waits for running programs), then the BPF object.
     ring: RingBuffer<'static>,
     decoded: Rc<RefCell<Vec<Event>>>,
+    /// Raw mode: the records as spool frames (see `spool.rs`).
+    frames: Rc<RefCell<Vec<u8>>>,
     malformed: Rc<Cell<u64>>,
     /// One per CPU's ring: each mirrors that CPU's comm cache.
     decoders: Vec<Rc<RefCell<Decoder>>>,
@@ -72,14 +78,20 @@ impl<'obj> EventSource<'obj> {
     pub fn open(open_object: &'obj mut MaybeUninit<OpenObject>, opts: &SourceOptions) -> Result<Self> {
         let filters = Filters { cpus: opts.cpus.as_deref(), comm_prefix: opts.comm_prefix.as_deref() };
         let tracer = Tracer::load(open_object, opts.ring_mb << 20, &filters)?;
-        let decoded = Rc::new(RefCell::new(Vec::<Event>::with_capacity(1 << 16)));
+        let decoded = Rc::new(RefCell::new(Vec::<Event>::with_capacity(if opts.raw { 0 } else { 1 << 16 })));
+        let frames = Rc::new(RefCell::new(Vec::<u8>::with_capacity(if opts.raw { 1 << 22 } else { 0 })));
         let malformed = Rc::new(Cell::new(0u64));
         let mut decoders = Vec::new();
-        let ring = tracer.ring(|_cpu| {
-            let (decoded, malformed) = (decoded.clone(), malformed.clone());
+        let raw = opts.raw;
+        let ring = tracer.ring(|cpu| {
+            let (decoded, frames, malformed) = (decoded.clone(), frames.clone(), malformed.clone());
             let decoder = Rc::new(RefCell::new(Decoder::default()));
             decoders.push(decoder.clone());
             move |bytes: &[u8]| {
+                if raw {
+                    push_frame(&mut frames.borrow_mut(), cpu, bytes);
+                    return 0;
+                }
                 match decoder.borrow_mut().decode(bytes) {
                     Some(e) => decoded.borrow_mut().push(e),
                     None => malformed.set(malformed.get() + 1),
@@ -95,6 +107,7 @@ impl<'obj> EventSource<'obj> {
         Ok(EventSource {
             ring,
             decoded,
+            frames,
             malformed,
             decoders,
             links,
@@ -109,10 +122,7 @@ impl<'obj> EventSource<'obj> {
 
     /// Appends every event available now to `out` and returns how many; never blocks.
     pub fn poll(&mut self, out: &mut Vec<Event>) -> Result<usize> {
-        self.ring.consume().context("reading the BPF ring buffer")?;
-        if self.lost_read_at.elapsed() >= LOST_READ_INTERVAL {
-            self.read_lost()?;
-        }
+        self.consume()?;
         let mut d = self.decoded.borrow_mut();
         let n = d.len();
         if out.is_empty() {
@@ -123,13 +133,46 @@ impl<'obj> EventSource<'obj> {
         Ok(n)
     }
 
+    /// Raw mode: appends every record available now to `frames` as spool
+    /// frames (`spool::push_frame`); never blocks.
+    pub fn poll_raw(&mut self, frames: &mut Vec<u8>) -> Result<()> {
+        self.consume()?;
+        let mut f = self.frames.borrow_mut();
+        if frames.is_empty() {
+            std::mem::swap(frames, &mut f);
+        } else {
+            frames.append(&mut f);
+        }
+        Ok(())
+    }
+
+    fn consume(&mut self) -> Result<()> {
+        self.ring.consume().context("reading the BPF ring buffer")?;
+        if self.lost_read_at.elapsed() >= LOST_READ_INTERVAL {
+            self.read_lost()?;
+        }
+        Ok(())
+    }
+
     /// Detaches the probes (waiting for programs still running), then appends
     /// the last events to `out`. Later polls return nothing.
     pub fn stop(&mut self, out: &mut Vec<Event>) -> Result<usize> {
-        self.links.clear();
+        self.detach();
         let n = self.poll(out)?;
         self.read_lost()?;
         Ok(n)
+    }
+
+    /// [`stop`](Self::stop) in raw mode: the last records into `frames`.
+    pub fn stop_raw(&mut self, frames: &mut Vec<u8>) -> Result<()> {
+        self.detach();
+        self.poll_raw(frames)?;
+        self.read_lost()
+    }
+
+    /// Detaching waits for running programs, so a drain after it sees every record.
+    fn detach(&mut self) {
+        self.links.clear();
     }
 
     /// CLOCK_MONOTONIC (the clock of `Event::ts_ns`) when the probes were attached.

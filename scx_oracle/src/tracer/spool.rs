@@ -1,0 +1,359 @@
+//! `--convert after` (the default): while tracing, the ring's records are
+//! copied to a spool file as they are, and decoded into the trace file only
+//! once tracing stops — what `perf record` then `perf script` do. Decoding,
+//! column building and compression (~85% of the tracer's per-event cost
+//! when done live) then never compete with the traced load for a CPU.
+//!
+//! The spool is a run of frames, one per ring record:
+//! `u32 ring` (the CPU whose ring held it) `u32 len` `len bytes` padded to 8.
+//! The ring matters: each CPU's ring has its own comm cache (see
+//! `Decoder`), so records are decoded per ring, in ring order.
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use trace::{Event, TraceWriter};
+
+use super::background::{Batch, BackgroundWriter, Sink};
+use super::decode::Decoder;
+
+const FRAME_HEADER: usize = 8;
+
+/// Bytes a record takes in the spool.
+fn frame_len(record_len: usize) -> usize {
+    FRAME_HEADER + record_len.next_multiple_of(8)
+}
+
+/// Appends one ring record as a frame.
+pub fn push_frame(buf: &mut Vec<u8>, ring: u32, record: &[u8]) {
+    buf.extend_from_slice(&ring.to_ne_bytes());
+    buf.extend_from_slice(&(record.len() as u32).to_ne_bytes());
+    buf.extend_from_slice(record);
+    buf.resize(buf.len() + record.len().next_multiple_of(8) - record.len(), 0);
+}
+
+/// The frames of `bytes` as (ring, record); stops at the first frame that
+/// does not fit (the caller checks `rest` for a torn tail).
+struct Frames<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = (u32, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let header = self.rest.get(..FRAME_HEADER)?;
+        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
+        let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
+        let frame = self.rest.get(..frame_len(len))?;
+        self.rest = &self.rest[frame.len()..];
+        Some((ring, &frame[FRAME_HEADER..FRAME_HEADER + len]))
+    }
+}
+
+fn frames(bytes: &[u8]) -> Frames<'_> {
+    Frames { rest: bytes }
+}
+
+/// The record's own (cpu, ts) for the loss report, from struct ot_event's
+/// first fields (ts: u64 at 0, cpu: u32 at 8).
+fn cpu_and_ts(record: &[u8]) -> (u32, u64) {
+    match (record.get(..8), record.get(8..12)) {
+        (Some(ts), Some(cpu)) => (u32::from_ne_bytes(cpu.try_into().unwrap()), u64::from_ne_bytes(ts.try_into().unwrap())),
+        _ => (0, 0),
+    }
+}
+
+/// A batch of frames on its way to the spool file.
+#[derive(Default)]
+pub struct SpoolChunk {
+    bytes: Vec<u8>,
+    events: usize,
+}
+
+impl Batch for SpoolChunk {
+    fn with_room(events: usize) -> Self {
+        SpoolChunk { bytes: Vec::with_capacity(events * frame_len(64)), events: 0 }
+    }
+    fn events(&self) -> usize {
+        self.events
+    }
+    fn each_event(&self, f: &mut dyn FnMut(u32, u64)) {
+        for (_, record) in frames(&self.bytes) {
+            let (cpu, ts) = cpu_and_ts(record);
+            f(cpu, ts);
+        }
+    }
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.events = 0;
+    }
+}
+
+/// The spool file being written (the writer thread's sink).
+pub struct SpoolFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl SpoolFile {
+    /// Where the spool of trace file `output` goes: next to it (same disk).
+    pub fn path_for(output: &Path) -> PathBuf {
+        let mut p = output.as_os_str().to_owned();
+        p.push(".spool");
+        PathBuf::from(p)
+    }
+
+    pub fn create(path: PathBuf) -> Result<Self> {
+        let file = File::create(&path).with_context(|| format!("creating the spool file {}", path.display()))?;
+        Ok(SpoolFile { path, file })
+    }
+
+    /// Flushes and closes the file; returns its path.
+    pub fn finish(mut self) -> Result<PathBuf> {
+        self.file.flush().with_context(|| format!("writing {}", self.path.display()))?;
+        Ok(self.path)
+    }
+}
+
+impl Sink for SpoolFile {
+    type Batch = SpoolChunk;
+    fn write(&mut self, batch: &SpoolChunk) -> Result<()> {
+        self.file.write_all(&batch.bytes).with_context(|| format!("writing the spool file {}", self.path.display()))
+    }
+}
+
+impl BackgroundWriter<SpoolFile> {
+    /// Queues the frames in `buf` (leaving it empty, its capacity kept) in
+    /// batches of at most `batch_events` records, never blocking; what does not
+    /// fit is dropped and counted. Returns how many records were dropped.
+    pub fn send_frames(&mut self, buf: &mut Vec<u8>) -> Result<u64> {
+        let max = self.batch_events();
+        let mut dropped = 0;
+        let mut from = 0;
+        // Cut at frame boundaries every `max` records.
+        while from < buf.len() {
+            let (mut n, mut len) = (0, 0);
+            for (_, record) in frames(&buf[from..]).take(max) {
+                n += 1;
+                len += frame_len(record.len());
+            }
+            if n == 0 {
+                bail!("spool: a torn frame in the drain buffer"); // push_frame never writes one
+            }
+            let mut chunk = self.empty_batch();
+            if from == 0 && len == buf.len() {
+                // The common case, all of it in one batch: hand over the buffer itself.
+                std::mem::swap(&mut chunk.bytes, buf);
+            } else {
+                chunk.bytes.extend_from_slice(&buf[from..from + len]);
+            }
+            chunk.events = n;
+            dropped += self.send_batch(chunk)?;
+            from += len;
+        }
+        buf.clear();
+        Ok(dropped)
+    }
+}
+
+/// What converting a spool found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Converted {
+    pub events: u64,
+    /// Records that did not decode (never expected).
+    pub malformed: u64,
+    /// Comms left out that the comm-cache mirror did not hold (never expected).
+    pub unknown_comms: u64,
+}
+
+/// Decodes every record of the spool at `path`, ring by ring in the order
+/// they were drained, and writes the events to `writer`.
+pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
+    let file = File::open(path).with_context(|| format!("opening the spool file {}", path.display()))?;
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let mut decoders: Vec<Decoder> = Vec::new();
+    let mut out = Converted::default();
+    let mut events: Vec<Event> = Vec::with_capacity(1 << 16);
+    let mut record = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        let mut header = [0u8; FRAME_HEADER];
+        match read_exact_or_eof(&mut input, &mut header) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(e).with_context(|| torn(path, offset)),
+        }
+        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap()) as usize;
+        let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
+        if ring >= super::intf::TRACE_MAX_CPUS as usize || len > 1 << 16 {
+            bail!("{}: a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer", torn(path, offset));
+        }
+        record.resize(len.next_multiple_of(8), 0);
+        input.read_exact(&mut record).with_context(|| torn(path, offset))?;
+        offset += frame_len(len) as u64;
+        if decoders.len() <= ring {
+            decoders.resize_with(ring + 1, Decoder::default);
+        }
+        match decoders[ring].decode(&record[..len]) {
+            Some(e) => events.push(e),
+            None => out.malformed += 1,
+        }
+        if events.len() == events.capacity() {
+            out.events += events.len() as u64;
+            writer.write_all(events.iter())?;
+            events.clear();
+        }
+    }
+    out.events += events.len() as u64;
+    writer.write_all(events.iter())?;
+    out.unknown_comms = decoders.iter().map(|d| d.unknown_comms()).sum();
+    Ok(out)
+}
+
+fn torn(path: &Path, offset: u64) -> String {
+    format!("the spool file {} ends inside the frame at byte {offset}", path.display())
+}
+
+/// Fills `buf`; false at a clean end of file (no byte read).
+fn read_exact_or_eof(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracer::background::QueueOptions;
+    use crate::tracer::intf::{self, ot_event};
+    use crate::tracer::priority::Priority;
+    use std::time::Duration;
+    use trace::meta::{LossCause, LossTally};
+    use trace::{read_trace, source, TraceMeta};
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("scx_oracle-spool-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    /// A wakeup record of `pid` at `ts` on `cpu`, with its comm when `comm` is given.
+    fn record(ts: u64, cpu: u32, pid: i32, comm: Option<&[u8]>) -> Vec<u8> {
+        let mut e: ot_event = unsafe { std::mem::zeroed() };
+        e.ts = ts;
+        e.cpu = cpu;
+        e.type_ = intf::WAKEUP;
+        e.target_cpu = cpu;
+        e.next_pid = pid;
+        e.next_tgid = pid;
+        e.next_prio = 120;
+        e.flags = if comm.is_some() { intf::F_NEXT_COMM } else { 0 };
+        let mut b = unsafe { std::slice::from_raw_parts((&e as *const ot_event).cast::<u8>(), std::mem::size_of::<ot_event>()) }.to_vec();
+        if let Some(c) = comm {
+            let mut field = [0u8; 16];
+            field[..c.len()].copy_from_slice(c);
+            b.extend_from_slice(&field);
+        }
+        b
+    }
+
+    /// Frames of two rings, interleaved as a drain would leave them.
+    fn two_rings(n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let (mut buf, mut records) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let ring = (i / 7 % 2) as u32; // runs of 7 records per ring
+            let comm: Option<&[u8]> = if i < 14 { Some(b"worker") } else { None };
+            let r = record(1_000 + i as u64, ring, 40 + ring as i32, comm);
+            push_frame(&mut buf, ring, &r);
+            records.push(r);
+        }
+        (buf, records)
+    }
+
+    fn queue(batches: usize, batch_events: usize, throttle: Option<Duration>) -> QueueOptions {
+        QueueOptions { batches, batch_events, throttle, priority: Priority::Normal }
+    }
+
+    /// Spooled then converted gives the rows that decoding each ring live gives.
+    #[test]
+    fn converting_a_spool_gives_what_live_decoding_gives() {
+        let (mut buf, records) = two_rings(100);
+        let spool_path = scratch("same.spool");
+        let mut w = BackgroundWriter::spawn(SpoolFile::create(spool_path.clone()).unwrap(), 0, queue(64, 16, None)).unwrap();
+        assert_eq!(w.send_frames(&mut buf).unwrap(), 0);
+        assert!(buf.is_empty());
+        let (spool, lost) = w.close().unwrap();
+        assert_eq!(lost.total(), 0);
+        let path = spool.finish().unwrap();
+
+        let out = scratch("same.parquet");
+        let mut tw = TraceWriter::create(&out).unwrap();
+        let got = convert(&path, &mut tw).unwrap();
+        assert_eq!(got, Converted { events: 100, malformed: 0, unknown_comms: 0 });
+        tw.finish(TraceMeta::new(source::BPF_TRACER)).unwrap();
+        let (_, rows) = read_trace(&out).unwrap();
+
+        let mut live = [Decoder::default(), Decoder::default()];
+        let want: Vec<Event> = records.iter().enumerate().map(|(i, r)| live[i / 7 % 2].decode(r).unwrap()).collect();
+        assert_eq!(rows, want);
+        assert!(rows.iter().all(|e| e.next_comm.is_some()), "a comm not filled from its ring's cache");
+    }
+
+    #[test]
+    fn a_slow_spool_writer_leads_to_counted_drops_not_a_stall() {
+        let origin = 5_000_000_000;
+        let path = scratch("slow.spool");
+        let mut w = BackgroundWriter::spawn(SpoolFile::create(path).unwrap(), origin, queue(2, 10, Some(Duration::from_millis(50)))).unwrap();
+        let t0 = std::time::Instant::now();
+        let mut sent = 0;
+        for i in 0..20u64 {
+            let mut buf = Vec::new();
+            for j in 0..10u64 {
+                push_frame(&mut buf, 1, &record(origin + 700_000_000 + i * 1_000_000 + j, 3, 9, Some(b"x")));
+            }
+            sent += 10;
+            w.send_frames(&mut buf).unwrap();
+        }
+        assert!(t0.elapsed() < Duration::from_millis(40), "send waited for the writer: {:?}", t0.elapsed());
+        let dropped = w.dropped();
+        assert!(dropped >= 150, "only {dropped} of {sent} dropped");
+        let (_, lost) = w.close().unwrap();
+        assert_eq!(lost.total(), dropped);
+        let spans = lost.spans();
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!((spans[0].cause, spans[0].cpu, spans[0].from_ms, spans[0].events), (LossCause::Writer, 3, 700, dropped));
+        let _ = LossTally::default();
+    }
+
+    #[test]
+    fn big_hand_overs_are_cut_at_frame_boundaries() {
+        let (mut buf, _) = two_rings(45);
+        let whole = buf.clone();
+        let path = scratch("cut.spool");
+        let mut w = BackgroundWriter::spawn(SpoolFile::create(path).unwrap(), 0, queue(64, 10, None)).unwrap();
+        assert_eq!(w.send_frames(&mut buf).unwrap(), 0);
+        let (spool, _) = w.close().unwrap();
+        let path = spool.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_torn_spool_is_named_in_the_error() {
+        let (buf, _) = two_rings(3);
+        let path = scratch("torn.spool");
+        std::fs::write(&path, &buf[..buf.len() - 5]).unwrap();
+        let mut tw = TraceWriter::create(&scratch("torn.parquet")).unwrap();
+        let e = format!("{:#}", convert(&path, &mut tw).unwrap_err());
+        assert!(e.contains("torn.spool") && e.contains("ends inside the frame"), "{e}");
+    }
+}
