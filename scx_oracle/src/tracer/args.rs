@@ -44,8 +44,9 @@ pub struct TraceArgs {
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Testing aid: slow the file writer down by this much per batch, to see
-    /// the writer's queue overflow into counted drops.
+    /// Testing aid: slow the writer thread (the spool's, or with --convert live
+    /// the trace file's) down by this much per batch, to see its queue
+    /// overflow into counted drops.
     #[arg(long, value_name = "MS", hide = true)]
     pub debug_writer_delay_ms: Option<u64>,
     /// Testing aid: drain the rings every MS milliseconds instead of every 20,
