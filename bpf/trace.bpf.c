@@ -29,6 +29,8 @@ const volatile bool filter_cpus;
 const volatile u64 cpu_mask[OT_MAX_CPUS / 64];
 const volatile u32 comm_prefix_len;
 const volatile char comm_prefix[OT_COMM_LEN];
+/* Gather records per CPU (struct ot_stage); off for a live consumer that wants each event now. */
+const volatile bool batch;
 
 /*
  * One ring per CPU: a shared ring's reservation lock and producer position
@@ -127,19 +129,41 @@ static __always_inline void copy_comm(u64 *to, const struct task_info *t)
 	to[1] = t->comm[1];
 }
 
-static __always_inline void count_lost(void)
+static __always_inline void count_lost(u32 events)
 {
 	u32 zero = 0;
 	u64 *n = bpf_map_lookup_elem(&lost, &zero);
 
 	if (n)
-		(*n)++;	/* per-CPU slot: no atomics needed */
+		*n += events;	/* per-CPU slot: no atomics needed */
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct ot_stage);
+} stage SEC(".maps");
+
+/* Writes this CPU's batch to its ring as one record (or counts its events lost). */
+static __always_inline void flush(struct ot_stage *st, void *ring)
+{
+	u32 len = st->len;
+
+	if (len > OT_STAGE_BYTES)	/* never: a bound for the verifier */
+		len = OT_STAGE_BYTES;
+	if (len && bpf_ringbuf_output(ring, st->data, len, BPF_RB_NO_WAKEUP))
+		count_lost(st->events);
+	st->len = 0;
+	st->events = 0;
 }
 
 /* What reserve() leaves for submit(). */
 struct sender {
 	struct ot_comm_cache *cache;
 	struct ot_comm_slot *ps, *ns;	/* slots to update once submitted */
+	struct ot_stage *stage;		/* the record is staged there (batching) */
+	u32 size;			/* its size */
 };
 
 /*
@@ -176,8 +200,34 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 	}
 	if (!ring)
 		goto lost;
+	s->stage = NULL;
+	s->size = sizeof(struct ot_event) + (send_prev ? OT_COMM_LEN : 0) + (send_next ? OT_COMM_LEN : 0);
+	if (batch && !nested) {
+		struct ot_stage *st = bpf_map_lookup_elem(&stage, &zero);
+		u32 at;
+
+		if (!st)
+			goto lost;
+		at = st->len;
+		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec)) {
+			flush(st, ring);
+			at = 0;
+		}
+		barrier_var(at);
+		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec))	/* never: for the verifier */
+			goto lost;
+		r = (struct ot_rec *)&st->data[at];
+		s->stage = st;
+		if (send_prev && send_next) {
+			copy_comm(r->comm[0], p);
+			copy_comm(r->comm[1], n);
+		} else if (send_prev) {
+			copy_comm(r->comm[0], p);
+		} else if (send_next) {
+			copy_comm(r->comm[0], n);
+		}
 	/* bpf_ringbuf_reserve() wants a constant size: one call per layout. */
-	if (send_prev && send_next) {
+	} else if (send_prev && send_next) {
 		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
 		if (r) {
 			copy_comm(r->comm[0], p);
@@ -218,7 +268,7 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 	r->e.__pad = 0;
 	return &r->e;
 lost:
-	count_lost();
+	count_lost(1);
 	if (c)
 		c->depth--;
 	return NULL;
@@ -229,7 +279,12 @@ lost:
 static __always_inline void submit(struct sender *s, struct ot_event *e,
 				   const struct task_info *p, const struct task_info *n)
 {
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	if (s->stage) {
+		s->stage->len += s->size;
+		s->stage->events++;
+	} else {
+		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	}
 	if (s->ps && p)
 		remember(s->ps, p);
 	if (s->ns && n)

@@ -25,6 +25,11 @@ enum ot_consts {
 	 * sent, so one task costs its comm once per CPU, not once per event.
 	 */
 	OT_COMM_SLOTS		= 1024,
+	/*
+	 * Bytes of records a CPU gathers before it writes them to its ring as
+	 * one ring record (when batching: see struct ot_stage).
+	 */
+	OT_STAGE_BYTES		= 4096,
 };
 
 /* Values of ot_event.type, one per raw tracepoint. */
@@ -76,6 +81,20 @@ struct ot_event {
 	s32	next_tgid;
 	s32	next_prio;
 	u32	__pad;
+};
+
+/*
+ * A CPU's batch of records not yet written to its ring (batching on:
+ * scx_oracle trace). Records are appended here and the batch becomes one
+ * ring record when the next one would not fit, so the ring's reservation
+ * and commit are paid once per ~50 events. Userspace reads what is left
+ * after detaching. Records written from a nested program (OT_F_NESTED) go
+ * to the ring directly: they may come before the batch they interrupted.
+ */
+struct ot_stage {
+	u32	len;		/* bytes of data in use */
+	u32	events;		/* records in data */
+	u8	data[OT_STAGE_BYTES];
 };
 
 /* One slot of a CPU's comm cache (BPF-only; userspace keeps a mirror). */

@@ -370,7 +370,10 @@ fn slow_writer_drops(convert: &str) {
     require_root();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = scratch(&format!("tracer-slow-writer-{convert}.parquet"));
-    let slow = ["--debug-writer-delay-ms", "50", "--debug-writer-queue", "2", "--convert", convert];
+    // The spool's writer gets 2 MiB hand-overs a few times a second, the
+    // live one a batch per 20 ms drain: each is slowed past its pace.
+    let delay_ms = if convert == "after" { "400" } else { "50" };
+    let slow = ["--debug-writer-delay-ms", delay_ms, "--debug-writer-queue", "2", "--convert", convert];
     let tracer = start_tracer(&out, &slow);
     let t0 = Instant::now();
     let cpu = last_cpu();

@@ -94,6 +94,11 @@ impl<S: Sink> BackgroundWriter<S> {
     pub fn spawn(writer: S, origin_ns: u64, opts: QueueOptions) -> Result<Self> {
         let (tx, rx) = bounded::<S::Batch>(opts.batches.max(1));
         let (empty_tx, empties) = bounded::<S::Batch>(opts.batches.max(1) + 2);
+        // A few empty batches made now, before tracing, so the first hand-overs
+        // do not allocate (and fault in) theirs while the load runs.
+        for _ in 0..opts.batches.clamp(1, 3) {
+            let _ = empty_tx.try_send(S::Batch::with_room(opts.batch_events.max(1)));
+        }
         let written = Arc::new(AtomicU64::new(0));
         let counter = written.clone();
         let (throttle, priority) = (opts.throttle, opts.priority);
@@ -144,11 +149,6 @@ impl<S: Sink> BackgroundWriter<S> {
     /// A recycled empty batch (or a new one with room for `batch_events`).
     pub fn empty_batch(&self) -> S::Batch {
         self.empties.try_recv().unwrap_or_else(|_| S::Batch::with_room(self.batch_events))
-    }
-
-    /// Largest batch to send, in events.
-    pub fn batch_events(&self) -> usize {
-        self.batch_events
     }
 
     /// Tallies `batch` by CPU and 100 ms bucket, one map update per run of alike events.

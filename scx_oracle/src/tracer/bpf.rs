@@ -11,10 +11,14 @@ use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, MapType, OpenObject, RingBuf
 use super::intf::TRACE_MAX_CPUS;
 use super::skel::{TraceSkel, TraceSkelBuilder};
 
-/// What the BPF side filters on (see TraceArgs).
+/// What the BPF side filters on (see TraceArgs), and how it writes.
 pub struct Filters<'a> {
     pub cpus: Option<&'a [u32]>,
     pub comm_prefix: Option<&'a str>,
+    /// Gather each CPU's records into one ring record per `OT_STAGE_BYTES`
+    /// (struct ot_stage): cheaper, but a record reaches the ring only when its
+    /// batch is full, and the rest is read by [`Tracer::leftovers`] at the end.
+    pub batch: bool,
 }
 
 pub struct Tracer<'obj> {
@@ -53,6 +57,7 @@ impl<'obj> Tracer<'obj> {
                 ro.cpu_mask[(c / 64) as usize] |= 1u64 << (c % 64);
             }
         }
+        ro.batch = filters.batch;
         if let Some(p) = filters.comm_prefix {
             ro.comm_prefix_len = p.len() as u32;
             for (d, s) in ro.comm_prefix.iter_mut().zip(p.bytes()) {
@@ -103,6 +108,20 @@ impl<'obj> Tracer<'obj> {
         b.build().context("opening the BPF ring buffers")
     }
 
+    /// What each CPU's batch still holds (index = CPU id; empty if nothing):
+    /// read it after detaching, once the rings are drained, and decode it
+    /// after that CPU's ring records.
+    pub fn leftovers(&self) -> Result<Vec<Vec<u8>>> {
+        let per_cpu = self
+            .skel
+            .maps
+            .stage
+            .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .context("reading the BPF batches")?
+            .unwrap_or_default();
+        Ok(per_cpu.iter().map(|v| stage_records(v).to_vec()).collect())
+    }
+
     /// Events dropped in BPF because the ring was full, per CPU (index = CPU id).
     pub fn lost_per_cpu(&self) -> Result<Vec<u64>> {
         let per_cpu = self
@@ -117,6 +136,12 @@ impl<'obj> Tracer<'obj> {
             .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap())))
             .collect())
     }
+}
+
+/// The records in a struct ot_stage's bytes (u32 len, u32 events, data).
+fn stage_records(value: &[u8]) -> &[u8] {
+    let len = value.get(..4).map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap()) as usize);
+    value.get(8..8 + len).unwrap_or_default()
 }
 
 /// Each CPU's share of the --ring-mb total: a power of two (what the kernel

@@ -52,7 +52,44 @@ impl Default for Decoder {
 
 const HEADER: usize = std::mem::size_of::<ot_event>();
 
+/// Splits a ring record into the event records it holds: one, or a batch of
+/// them (struct ot_stage's data). Each record's length follows from its
+/// comm flags. A tail too short for its header or comms ends the walk and
+/// is returned as a record of its own, which `decode` rejects.
+pub fn records(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let len = record_len(bytes).filter(|&n| n <= bytes.len()).unwrap_or(bytes.len());
+        let (r, rest) = bytes.split_at(len);
+        bytes = rest;
+        Some(r)
+    })
+}
+
+/// Header plus the comms its flags say follow; None if the header is cut short.
+fn record_len(bytes: &[u8]) -> Option<usize> {
+    const FLAGS: usize = std::mem::offset_of!(ot_event, flags);
+    let flags = u32::from_ne_bytes(bytes.get(FLAGS..FLAGS + 4)?.try_into().unwrap());
+    let comms = (flags & intf::F_PREV_COMM != 0) as usize + (flags & intf::F_NEXT_COMM != 0) as usize;
+    (bytes.len() >= HEADER).then_some(HEADER + comms * intf::COMM_LEN)
+}
+
 impl Decoder {
+    /// Decodes every record of a ring record (see [`records`]) into `out`;
+    /// returns how many were malformed.
+    pub fn decode_all(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> u64 {
+        let mut bad = 0;
+        for r in records(bytes) {
+            match self.decode(r) {
+                Some(e) => out.push(e),
+                None => bad += 1,
+            }
+        }
+        bad
+    }
+
     /// Decodes one record; None for a short buffer or an unknown type (never
     /// produced by our BPF object, so the caller counts it as malformed).
     pub fn decode(&mut self, bytes: &[u8]) -> Option<Event> {

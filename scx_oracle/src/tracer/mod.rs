@@ -61,6 +61,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         cpus: args.cpus.as_ref().map(|c| c.cpus.clone()),
         comm_prefix: args.comm_filter.clone(),
         raw: args.convert == Convert::After,
+        batch: true,
     };
     let mut source = EventSource::open(&mut open_object, &opts)?;
     // FILE.partial appears once the probes are attached: scripts wait for it.
@@ -77,7 +78,9 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         Convert::Live => (record::Drain::Live(BackgroundWriter::spawn(writer, source.start_ns(), queue)?, Vec::new()), None),
         Convert::After => {
             let spool = SpoolFile::create(SpoolFile::path_for(&args.output))?;
-            (record::Drain::Spool(BackgroundWriter::spawn(spool, source.start_ns(), queue)?, Vec::new()), Some(writer))
+            let writer_thread = BackgroundWriter::spawn(spool, source.start_ns(), queue)?;
+            let spare = writer_thread.empty_batch();
+            (record::Drain::Spool(writer_thread, spare, Instant::now()), Some(writer))
         }
     };
     let progress = (!args.quiet).then(|| progress::Progress::new(Instant::now()));
@@ -94,7 +97,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         (record::Drain::Live(writer, _), _) => {
             (writer.finish(meta, source.losses())?, source.malformed(), source.unknown_comms())
         }
-        (record::Drain::Spool(spool, _), Some(writer)) => finish_from_spool(spool, writer, meta, source.losses(), args.quiet)?,
+        (record::Drain::Spool(spool, ..), Some(writer)) => finish_from_spool(spool, writer, meta, source.losses(), args.quiet)?,
         (record::Drain::Spool(..), None) => unreachable!("--convert after keeps its trace writer"),
     };
     if unknown_comms > 0 {

@@ -2,7 +2,7 @@
 //! background writer, until the duration is up or a signal arrives; then
 //! detach and hand over the rest.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use trace::Event;
@@ -10,12 +10,18 @@ use trace::Event;
 use super::background::BackgroundWriter;
 use super::progress::Progress;
 use super::source::EventSource;
-use super::spool::SpoolFile;
+use super::spool::{SpoolChunk, SpoolFile, CHUNK_BYTES};
 
 /// How often the rings are drained. BPF never wakes us (BPF_RB_NO_WAKEUP, so
 /// the tracer adds no context switches per event or per batch), so this
 /// bounds the ring fill: at 1 M events/s, 20 ms is ~2 MiB of a 64 MiB ring.
 pub const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+
+/// `--convert after`: records wait in the drain's buffer until they make
+/// `spool::CHUNK_BYTES` or this much time has passed, so the spool's writer
+/// thread wakes a few times a second, not at every drain (each wake-up costs
+/// two context switches on a CPU the load wants).
+pub const SPOOL_INTERVAL: Duration = Duration::from_millis(200);
 
 pub struct Outcome {
     pub elapsed: Duration,
@@ -25,7 +31,8 @@ pub struct Outcome {
 /// (`--convert live`), or raw frames to the spool (`--convert after`).
 pub enum Drain {
     Live(BackgroundWriter, Vec<Event>),
-    Spool(BackgroundWriter<SpoolFile>, Vec<u8>),
+    /// The writer, the empty chunk the next hand-over goes into, when the last one was.
+    Spool(BackgroundWriter<SpoolFile>, SpoolChunk, Instant),
 }
 
 impl Drain {
@@ -40,13 +47,18 @@ impl Drain {
                 }
                 w.send(batch)?;
             }
-            Drain::Spool(w, frames) => {
+            Drain::Spool(w, spare, sent_at) => {
                 if last {
-                    source.stop_raw(frames)?;
+                    source.stop_raw(spare)?;
                 } else {
-                    source.poll_raw(frames)?;
+                    let min = if sent_at.elapsed() >= SPOOL_INTERVAL { 0 } else { CHUNK_BYTES };
+                    if !source.poll_raw_from(spare, min)? {
+                        return Ok(());
+                    }
                 }
-                w.send_frames(frames)?;
+                *sent_at = Instant::now();
+                let full = std::mem::replace(spare, w.empty_batch());
+                w.send_chunk(full)?;
             }
         }
         Ok(())
@@ -56,7 +68,7 @@ impl Drain {
     fn counts(&self) -> (u64, u64) {
         match self {
             Drain::Live(w, _) => (w.events_written(), w.dropped()),
-            Drain::Spool(w, _) => (w.events_written(), w.dropped()),
+            Drain::Spool(w, ..) => (w.events_written(), w.dropped()),
         }
     }
 }

@@ -4,10 +4,11 @@
 //! column building and compression (~85% of the tracer's per-event cost
 //! when done live) then never compete with the traced load for a CPU.
 //!
-//! The spool is a run of frames, one per ring record:
-//! `u32 ring` (the CPU whose ring held it) `u32 len` `len bytes` padded to 8.
-//! The ring matters: each CPU's ring has its own comm cache (see
-//! `Decoder`), so records are decoded per ring, in ring order.
+//! The spool is a run of frames, one per ring record (an event, or a batch
+//! of them: `decode::records`): `u32 ring` (the CPU whose ring held it)
+//! `u32 len` `len bytes` padded to 8. The ring matters: each CPU's ring has
+//! its own comm cache (see `Decoder`), so records are decoded per ring, in
+//! ring order.
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,9 +17,17 @@ use anyhow::{bail, Context, Result};
 use trace::{Event, TraceWriter};
 
 use super::background::{Batch, BackgroundWriter, Sink};
-use super::decode::Decoder;
+use super::decode::{records, Decoder};
 
 const FRAME_HEADER: usize = 8;
+
+/// The drain hands its frames to the writer once they make this much (or
+/// every `record::SPOOL_INTERVAL`).
+pub const CHUNK_BYTES: usize = 2 << 20;
+/// A chunk's buffer: a hand-over plus a few drains' worth, so it never grows.
+const CHUNK_CAPACITY: usize = 2 * CHUNK_BYTES;
+/// Larger hand-overs (a final drain of full rings) are cut into chunks of at most this.
+const MAX_CHUNK_BYTES: usize = 4 * CHUNK_BYTES;
 
 /// Bytes a record takes in the spool.
 fn frame_len(record_len: usize) -> usize {
@@ -26,7 +35,7 @@ fn frame_len(record_len: usize) -> usize {
 }
 
 /// Appends one ring record as a frame.
-pub fn push_frame(buf: &mut Vec<u8>, ring: u32, record: &[u8]) {
+fn push_frame(buf: &mut Vec<u8>, ring: u32, record: &[u8]) {
     buf.extend_from_slice(&ring.to_ne_bytes());
     buf.extend_from_slice(&(record.len() as u32).to_ne_bytes());
     buf.extend_from_slice(record);
@@ -65,24 +74,53 @@ fn cpu_and_ts(record: &[u8]) -> (u32, u64) {
     }
 }
 
-/// A batch of frames on its way to the spool file.
+/// Frames on their way to the spool file, and how many events they hold.
 #[derive(Default)]
 pub struct SpoolChunk {
     bytes: Vec<u8>,
     events: usize,
 }
 
+impl SpoolChunk {
+    /// Appends ring `ring`'s record (one event, or a batch of them).
+    pub fn push(&mut self, ring: u32, record: &[u8]) {
+        push_frame(&mut self.bytes, ring, record);
+        // Counted now, while the record is in cache: a later walk would miss.
+        self.events += records(record).count();
+    }
+
+    pub fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Moves `other`'s frames to the end of this chunk.
+    pub fn append(&mut self, other: &mut SpoolChunk) {
+        self.bytes.append(&mut other.bytes);
+        self.events += std::mem::take(&mut other.events);
+    }
+}
+
 impl Batch for SpoolChunk {
-    fn with_room(events: usize) -> Self {
-        SpoolChunk { bytes: Vec::with_capacity(events * frame_len(64)), events: 0 }
+    /// A chunk with room for a hand-over, its pages already touched: a buffer
+    /// first written while tracing would page-fault once per 4 KiB.
+    fn with_room(_events: usize) -> Self {
+        let mut bytes = vec![1u8; CHUNK_CAPACITY];
+        bytes.clear();
+        SpoolChunk { bytes, events: 0 }
     }
     fn events(&self) -> usize {
         self.events
     }
     fn each_event(&self, f: &mut dyn FnMut(u32, u64)) {
-        for (_, record) in frames(&self.bytes) {
-            let (cpu, ts) = cpu_and_ts(record);
-            f(cpu, ts);
+        for (_, frame) in frames(&self.bytes) {
+            for record in records(frame) {
+                let (cpu, ts) = cpu_and_ts(record);
+                f(cpu, ts);
+            }
         }
     }
     fn clear(&mut self) {
@@ -125,35 +163,24 @@ impl Sink for SpoolFile {
 }
 
 impl BackgroundWriter<SpoolFile> {
-    /// Queues the frames in `buf` (leaving it empty, its capacity kept) in
-    /// batches of at most `batch_events` records, never blocking; what does not
-    /// fit is dropped and counted. Returns how many records were dropped.
-    pub fn send_frames(&mut self, buf: &mut Vec<u8>) -> Result<u64> {
-        let max = self.batch_events();
-        let mut dropped = 0;
-        let mut from = 0;
-        // Cut at frame boundaries every `max` records.
-        while from < buf.len() {
-            let (mut n, mut len) = (0, 0);
-            for (_, record) in frames(&buf[from..]).take(max) {
-                n += 1;
-                len += frame_len(record.len());
-            }
-            if n == 0 {
-                bail!("spool: a torn frame in the drain buffer"); // push_frame never writes one
-            }
-            let mut chunk = self.empty_batch();
-            if from == 0 && len == buf.len() {
-                // The common case, all of it in one batch: hand over the buffer itself.
-                std::mem::swap(&mut chunk.bytes, buf);
-            } else {
-                chunk.bytes.extend_from_slice(&buf[from..from + len]);
-            }
-            chunk.events = n;
-            dropped += self.send_batch(chunk)?;
-            from += len;
+    /// Queues `chunk` without ever blocking (cut between frames if it is over
+    /// MAX_CHUNK_BYTES); what does not fit the queue is dropped and counted.
+    /// Returns how many events were dropped.
+    pub fn send_chunk(&mut self, chunk: SpoolChunk) -> Result<u64> {
+        if chunk.len_bytes() <= MAX_CHUNK_BYTES {
+            return self.send_batch(chunk);
         }
-        buf.clear();
+        let mut dropped = 0;
+        let mut piece = self.empty_batch();
+        for (ring, frame) in frames(&chunk.bytes) {
+            if piece.len_bytes() + frame_len(frame.len()) > MAX_CHUNK_BYTES && !piece.is_empty() {
+                dropped += self.send_batch(std::mem::replace(&mut piece, self.empty_batch()))?;
+            }
+            piece.push(ring, frame);
+        }
+        if !piece.is_empty() {
+            dropped += self.send_batch(piece)?;
+        }
         Ok(dropped)
     }
 }
@@ -187,7 +214,7 @@ pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
         }
         let ring = u32::from_ne_bytes(header[..4].try_into().unwrap()) as usize;
         let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
-        if ring >= super::intf::TRACE_MAX_CPUS as usize || len > 1 << 16 {
+        if ring >= super::intf::TRACE_MAX_CPUS as usize || len > 1 << 20 {
             bail!("{}: a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer", torn(path, offset));
         }
         record.resize(len.next_multiple_of(8), 0);
@@ -196,11 +223,8 @@ pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
         if decoders.len() <= ring {
             decoders.resize_with(ring + 1, Decoder::default);
         }
-        match decoders[ring].decode(&record[..len]) {
-            Some(e) => events.push(e),
-            None => out.malformed += 1,
-        }
-        if events.len() == events.capacity() {
+        out.malformed += decoders[ring].decode_all(&record[..len], &mut events);
+        if events.len() >= 1 << 16 {
             out.events += events.len() as u64;
             writer.write_all(events.iter())?;
             events.clear();
@@ -268,16 +292,16 @@ mod tests {
     }
 
     /// Frames of two rings, interleaved as a drain would leave them.
-    fn two_rings(n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
-        let (mut buf, mut records) = (Vec::new(), Vec::new());
+    fn two_rings(n: usize) -> (SpoolChunk, Vec<Vec<u8>>) {
+        let (mut chunk, mut records) = (SpoolChunk::default(), Vec::new());
         for i in 0..n {
             let ring = (i / 7 % 2) as u32; // runs of 7 records per ring
             let comm: Option<&[u8]> = if i < 14 { Some(b"worker") } else { None };
             let r = record(1_000 + i as u64, ring, 40 + ring as i32, comm);
-            push_frame(&mut buf, ring, &r);
+            chunk.push(ring, &r);
             records.push(r);
         }
-        (buf, records)
+        (chunk, records)
     }
 
     fn queue(batches: usize, batch_events: usize, throttle: Option<Duration>) -> QueueOptions {
@@ -287,11 +311,11 @@ mod tests {
     /// Spooled then converted gives the rows that decoding each ring live gives.
     #[test]
     fn converting_a_spool_gives_what_live_decoding_gives() {
-        let (mut buf, records) = two_rings(100);
+        let (chunk, records) = two_rings(100);
+        assert_eq!(chunk.events(), 100);
         let spool_path = scratch("same.spool");
         let mut w = BackgroundWriter::spawn(SpoolFile::create(spool_path.clone()).unwrap(), 0, queue(64, 16, None)).unwrap();
-        assert_eq!(w.send_frames(&mut buf).unwrap(), 0);
-        assert!(buf.is_empty());
+        assert_eq!(w.send_chunk(chunk).unwrap(), 0);
         let (spool, lost) = w.close().unwrap();
         assert_eq!(lost.total(), 0);
         let path = spool.finish().unwrap();
@@ -317,12 +341,12 @@ mod tests {
         let t0 = std::time::Instant::now();
         let mut sent = 0;
         for i in 0..20u64 {
-            let mut buf = Vec::new();
+            let mut chunk = SpoolChunk::default();
             for j in 0..10u64 {
-                push_frame(&mut buf, 1, &record(origin + 700_000_000 + i * 1_000_000 + j, 3, 9, Some(b"x")));
+                chunk.push(1, &record(origin + 700_000_000 + i * 1_000_000 + j, 3, 9, Some(b"x")));
             }
             sent += 10;
-            w.send_frames(&mut buf).unwrap();
+            w.send_chunk(chunk).unwrap();
         }
         assert!(t0.elapsed() < Duration::from_millis(40), "send waited for the writer: {:?}", t0.elapsed());
         let dropped = w.dropped();
@@ -335,23 +359,33 @@ mod tests {
         let _ = LossTally::default();
     }
 
+    /// A hand-over over MAX_CHUNK_BYTES goes as several chunks, cut between
+    /// frames: the file holds the same bytes, and each event is counted once.
     #[test]
     fn big_hand_overs_are_cut_at_frame_boundaries() {
-        let (mut buf, _) = two_rings(45);
-        let whole = buf.clone();
+        let mut chunk = SpoolChunk::default();
+        let mut i = 0u64;
+        while chunk.len_bytes() <= 2 * MAX_CHUNK_BYTES {
+            chunk.push((i % 3) as u32, &record(i, 0, 7, (i % 5 == 0).then_some(b"w".as_slice())));
+            i += 1;
+        }
+        let whole = chunk.bytes.clone();
         let path = scratch("cut.spool");
         let mut w = BackgroundWriter::spawn(SpoolFile::create(path).unwrap(), 0, queue(64, 10, None)).unwrap();
-        assert_eq!(w.send_frames(&mut buf).unwrap(), 0);
+        assert_eq!(w.send_chunk(chunk).unwrap(), 0);
+        assert_eq!(w.dropped(), 0);
         let (spool, _) = w.close().unwrap();
         let path = spool.finish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), whole);
+        let mut tw = TraceWriter::create(&scratch("cut.parquet")).unwrap();
+        assert_eq!(convert(&path, &mut tw).unwrap().events, i);
     }
 
     #[test]
     fn a_torn_spool_is_named_in_the_error() {
-        let (buf, _) = two_rings(3);
+        let (chunk, _) = two_rings(3);
         let path = scratch("torn.spool");
-        std::fs::write(&path, &buf[..buf.len() - 5]).unwrap();
+        std::fs::write(&path, &chunk.bytes[..chunk.bytes.len() - 5]).unwrap();
         let mut tw = TraceWriter::create(&scratch("torn.parquet")).unwrap();
         let e = format!("{:#}", convert(&path, &mut tw).unwrap_err());
         assert!(e.contains("torn.spool") && e.contains("ends inside the frame"), "{e}");
