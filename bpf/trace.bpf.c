@@ -80,7 +80,7 @@ static __always_inline bool comm_matches(const char *comm)
 /* Each CPU's comm cache: what its ring last sent per pid slot (see OT_COMM_SLOTS). */
 struct ot_comm_cache {
 	u32	depth;		/* our programs now running on this CPU (> 1: nested) */
-	u32	__pad;
+	u32	claiming;	/* one of them is claiming room in the batch (see reserve()) */
 	struct ot_comm_slot slot[OT_COMM_SLOTS];
 };
 
@@ -202,31 +202,48 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 		goto lost;
 	s->stage = NULL;
 	s->size = sizeof(struct ot_event) + (send_prev ? OT_COMM_LEN : 0) + (send_next ? OT_COMM_LEN : 0);
-	if (batch && !nested) {
+	if (batch && c && !c->claiming) {
 		struct ot_stage *st = bpf_map_lookup_elem(&stage, &zero);
 		u32 at;
 
 		if (!st)
 			goto lost;
+		/*
+		 * A program that interrupts this one between reading and writing
+		 * st->len sees claiming set and writes to the ring on its own,
+		 * ahead of the batch; otherwise it appends after our record.
+		 */
+		c->claiming = 1;
+		barrier();
 		at = st->len;
-		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec)) {
+		/* Full: the outermost program writes the batch out (a nested one
+		 * must not: the one it interrupted may be writing into it). */
+		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec) && !nested) {
 			flush(st, ring);
 			at = 0;
 		}
 		barrier_var(at);
-		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec))	/* never: for the verifier */
-			goto lost;
-		r = (struct ot_rec *)&st->data[at];
-		s->stage = st;
-		if (send_prev && send_next) {
-			copy_comm(r->comm[0], p);
-			copy_comm(r->comm[1], n);
-		} else if (send_prev) {
-			copy_comm(r->comm[0], p);
-		} else if (send_next) {
-			copy_comm(r->comm[0], n);
+		if (at <= OT_STAGE_BYTES - sizeof(struct ot_rec)) {
+			st->len = at + s->size;
+			r = (struct ot_rec *)&st->data[at];
+			s->stage = st;
 		}
-	/* bpf_ringbuf_reserve() wants a constant size: one call per layout. */
+		barrier();
+		c->claiming = 0;
+		if (r) {
+			if (send_prev && send_next) {
+				copy_comm(r->comm[0], p);
+				copy_comm(r->comm[1], n);
+			} else if (send_prev) {
+				copy_comm(r->comm[0], p);
+			} else if (send_next) {
+				copy_comm(r->comm[0], n);
+			}
+		}
+	}
+	/* Not staged: a record of its own. bpf_ringbuf_reserve() wants a
+	 * constant size: one call per layout. */
+	if (r) {
 	} else if (send_prev && send_next) {
 		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
 		if (r) {
@@ -280,8 +297,7 @@ static __always_inline void submit(struct sender *s, struct ot_event *e,
 				   const struct task_info *p, const struct task_info *n)
 {
 	if (s->stage) {
-		s->stage->len += s->size;
-		s->stage->events++;
+		s->stage->events++;	/* its bytes were claimed in reserve() */
 	} else {
 		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	}

@@ -88,8 +88,9 @@ struct ot_event {
  * scx_oracle trace). Records are appended here and the batch becomes one
  * ring record when the next one would not fit, so the ring's reservation
  * and commit are paid once per ~50 events. Userspace reads what is left
- * after detaching. Records written from a nested program (OT_F_NESTED) go
- * to the ring directly: they may come before the batch they interrupted.
+ * after detaching. A record's bytes are claimed before they are written, so
+ * a program that interrupts another (OT_F_NESTED) appends after it; only if
+ * the batch is full then does it go to the ring alone, ahead of the batch.
  */
 struct ot_stage {
 	u32	len;		/* bytes of data in use */

@@ -345,4 +345,34 @@ mod tests {
         short.truncate(HEADER + 4);
         assert!(d.decode(&short).is_none());
     }
+
+    /// A batch (BPF's struct ot_stage) is records of 0, 1 or 2 comms back to
+    /// back: decoded together they give what decoding each one gives, in order.
+    #[test]
+    fn a_batch_decodes_like_its_records_one_by_one() {
+        let recs = [
+            bytes(&raw(intf::SWITCH), Some("a"), Some("b")),
+            bytes(&raw(intf::WAKEUP), None, None),
+            bytes(&raw(intf::EXIT), Some("a"), None),
+            bytes(&raw(intf::MIGRATE), None, Some("c")),
+            bytes(&raw(intf::SWITCH), None, None),
+        ];
+        let (mut one, mut all) = (Decoder::default(), Decoder::default());
+        let want: Vec<Event> = recs.iter().map(|r| one.decode(r).unwrap()).collect();
+        let mut got = Vec::new();
+        assert_eq!(all.decode_all(&recs.concat(), &mut got), 0);
+        assert_eq!(got, want);
+        assert_eq!(records(&recs.concat()).count(), recs.len());
+    }
+
+    /// A batch cut short loses its last record (counted malformed), not the ones before it.
+    #[test]
+    fn a_torn_batch_keeps_its_whole_records() {
+        let mut batch = [bytes(&raw(intf::WAKEUP), None, Some("x")), bytes(&raw(intf::SWITCH), Some("y"), Some("z"))].concat();
+        batch.truncate(batch.len() - 3);
+        let mut got = Vec::new();
+        assert_eq!(Decoder::default().decode_all(&batch, &mut got), 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].next_comm.unwrap().to_string(), "x");
+    }
 }
