@@ -27,7 +27,7 @@ pub trait Batch: Send + 'static {
 /// Where batches end up; runs on the writer thread.
 pub trait Sink: Send + 'static {
     type Batch: Batch;
-    fn write(&mut self, batch: &Self::Batch) -> Result<()>;
+    fn write(&mut self, batch: &mut Self::Batch) -> Result<()>;
 }
 
 impl Batch for Vec<Event> {
@@ -47,7 +47,7 @@ impl Batch for Vec<Event> {
 
 impl Sink for TraceWriter {
     type Batch = Vec<Event>;
-    fn write(&mut self, batch: &Vec<Event>) -> Result<()> {
+    fn write(&mut self, batch: &mut Vec<Event>) -> Result<()> {
         self.write_all(batch.iter())
     }
 }
@@ -111,7 +111,7 @@ impl<S: Sink> BackgroundWriter<S> {
                     if let Some(d) = throttle {
                         std::thread::sleep(d);
                     }
-                    writer.write(&batch)?;
+                    writer.write(&mut batch)?;
                     counter.fetch_add(batch.events() as u64, Ordering::Relaxed);
                     batch.clear();
                     let _ = empty_tx.try_send(batch);

@@ -31,6 +31,7 @@ mod record;
 mod skel;
 mod source;
 mod spool;
+mod spool_file;
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::AtomicBool;
@@ -67,8 +68,11 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     // FILE.partial appears once the probes are attached: scripts wait for it.
     let writer = TraceWriter::create(&args.output)?;
     let default = QueueOptions::default();
+    // The spool's chunks are small (spool::CHUNK_BYTES): more of them, 16 MiB
+    // (~200 k events), ride out a slow moment of the disk.
+    let batches = if args.convert == Convert::After { spool::QUEUE_CHUNKS } else { default.batches };
     let queue = QueueOptions {
-        batches: args.debug_writer_queue.unwrap_or(default.batches),
+        batches: args.debug_writer_queue.unwrap_or(batches),
         throttle: args.debug_writer_delay_ms.map(Duration::from_millis),
         priority: args.priority,
         ..default

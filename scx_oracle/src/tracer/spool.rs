@@ -8,38 +8,39 @@
 //! of them: `decode::records`): `u32 ring` (the CPU whose ring held it)
 //! `u32 len` `len bytes` padded to 8. The ring matters: each CPU's ring has
 //! its own comm cache (see `Decoder`), so records are decoded per ring, in
-//! ring order.
+//! ring order. A frame of ring `PAD_RING` is padding (`spool_file.rs`
+//! writes whole 4 KiB blocks) and is skipped.
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Read};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use trace::{Event, TraceWriter};
 
-use super::background::{Batch, BackgroundWriter, Sink};
+use super::background::{Batch, BackgroundWriter};
 use super::decode::{records, Decoder};
+pub use super::spool_file::SpoolFile;
 
 const FRAME_HEADER: usize = 8;
+/// The ring number of a padding frame.
+const PAD_RING: u32 = u32::MAX;
+/// Chunks are written in whole blocks of this (O_DIRECT wants them aligned).
+pub const BLOCK: usize = 4096;
 
 /// The drain hands its frames to the writer once they make this much (or
 /// every `record::SPOOL_INTERVAL`).
-pub const CHUNK_BYTES: usize = 2 << 20;
-/// A chunk's buffer: a hand-over plus a few drains' worth, so it never grows.
-const CHUNK_CAPACITY: usize = 2 * CHUNK_BYTES;
+pub const CHUNK_BYTES: usize = 256 << 10;
+/// Chunks the writer's queue holds (16 MiB).
+pub const QUEUE_CHUNKS: usize = 64;
+/// A chunk's buffer: a hand-over plus a few drains' worth (so it seldom
+/// grows) plus a block of padding.
+const CHUNK_CAPACITY: usize = 2 * CHUNK_BYTES + BLOCK;
 /// Larger hand-overs (a final drain of full rings) are cut into chunks of at most this.
 const MAX_CHUNK_BYTES: usize = 4 * CHUNK_BYTES;
 
 /// Bytes a record takes in the spool.
 fn frame_len(record_len: usize) -> usize {
     FRAME_HEADER + record_len.next_multiple_of(8)
-}
-
-/// Appends one ring record as a frame.
-fn push_frame(buf: &mut Vec<u8>, ring: u32, record: &[u8]) {
-    buf.extend_from_slice(&ring.to_ne_bytes());
-    buf.extend_from_slice(&(record.len() as u32).to_ne_bytes());
-    buf.extend_from_slice(record);
-    buf.resize(buf.len() + record.len().next_multiple_of(8) - record.len(), 0);
 }
 
 /// The frames of `bytes` as (ring, record); stops at the first frame that
@@ -52,12 +53,16 @@ impl<'a> Iterator for Frames<'a> {
     type Item = (u32, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let header = self.rest.get(..FRAME_HEADER)?;
-        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
-        let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
-        let frame = self.rest.get(..frame_len(len))?;
-        self.rest = &self.rest[frame.len()..];
-        Some((ring, &frame[FRAME_HEADER..FRAME_HEADER + len]))
+        loop {
+            let header = self.rest.get(..FRAME_HEADER)?;
+            let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
+            let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
+            let frame = self.rest.get(..frame_len(len))?;
+            self.rest = &self.rest[frame.len()..];
+            if ring != PAD_RING {
+                return Some((ring, &frame[FRAME_HEADER..FRAME_HEADER + len]));
+            }
+        }
     }
 }
 
@@ -74,33 +79,88 @@ fn cpu_and_ts(record: &[u8]) -> (u32, u64) {
     }
 }
 
-/// Frames on their way to the spool file, and how many events they hold.
+/// Frames on their way to the spool file, and how many events they hold,
+/// in a buffer that starts on a BLOCK boundary (for O_DIRECT).
 #[derive(Default)]
 pub struct SpoolChunk {
-    bytes: Vec<u8>,
+    /// The allocation; the frames are `buf[off..off + len]`.
+    buf: Vec<u8>,
+    off: usize,
+    len: usize,
     events: usize,
 }
 
 impl SpoolChunk {
+    /// An empty chunk with room for `capacity` bytes, its pages touched
+    /// (written once now: a buffer first written while tracing would
+    /// page-fault once per 4 KiB, on the CPU the load wants).
+    fn with_capacity(capacity: usize) -> Self {
+        let buf = vec![1u8; capacity + BLOCK];
+        let off = buf.as_ptr().align_offset(BLOCK);
+        SpoolChunk { buf, off, len: 0, events: 0 }
+    }
+
+    /// The frames.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.off..self.off + self.len]
+    }
+
+    /// Room for `n` more bytes, moving to a larger buffer if need be.
+    fn reserve(&mut self, n: usize) {
+        if self.off + self.len + n > self.buf.len() {
+            let mut bigger = SpoolChunk::with_capacity((2 * (self.len + n)).max(CHUNK_CAPACITY));
+            bigger.buf[bigger.off..bigger.off + self.len].copy_from_slice(self.bytes());
+            bigger.len = self.len;
+            bigger.events = self.events;
+            *self = bigger;
+        }
+    }
+
+    /// Appends a frame: `ring`, then `len` bytes that `fill` writes (zero-padded to 8).
+    fn push_frame(&mut self, ring: u32, len: usize, fill: impl FnOnce(&mut [u8])) {
+        let n = frame_len(len);
+        self.reserve(n);
+        let at = self.off + self.len;
+        let frame = &mut self.buf[at..at + n];
+        frame[..4].copy_from_slice(&ring.to_ne_bytes());
+        frame[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
+        fill(&mut frame[FRAME_HEADER..FRAME_HEADER + len]);
+        frame[FRAME_HEADER + len..].fill(0);
+        self.len += n;
+    }
+
     /// Appends ring `ring`'s record (one event, or a batch of them).
     pub fn push(&mut self, ring: u32, record: &[u8]) {
-        push_frame(&mut self.bytes, ring, record);
+        self.push_frame(ring, record.len(), |to| to.copy_from_slice(record));
         // Counted now, while the record is in cache: a later walk would miss.
         self.events += records(record).count();
     }
 
+    /// Pads the frames to a whole number of BLOCKs with a padding frame.
+    pub fn pad_to_block(&mut self) {
+        let gap = self.len.next_multiple_of(BLOCK) - self.len;
+        if gap > 0 {
+            // Frames are multiples of 8, so a gap has room for a frame header.
+            self.push_frame(PAD_RING, gap - FRAME_HEADER, |to| to.fill(0));
+        }
+    }
+
     pub fn len_bytes(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 
     /// Moves `other`'s frames to the end of this chunk.
     pub fn append(&mut self, other: &mut SpoolChunk) {
-        self.bytes.append(&mut other.bytes);
-        self.events += std::mem::take(&mut other.events);
+        self.reserve(other.len);
+        let at = self.off + self.len;
+        self.buf[at..at + other.len].copy_from_slice(other.bytes());
+        self.len += other.len;
+        self.events += other.events;
+        other.clear();
     }
 }
 
@@ -108,15 +168,13 @@ impl Batch for SpoolChunk {
     /// A chunk with room for a hand-over, its pages already touched: a buffer
     /// first written while tracing would page-fault once per 4 KiB.
     fn with_room(_events: usize) -> Self {
-        let mut bytes = vec![1u8; CHUNK_CAPACITY];
-        bytes.clear();
-        SpoolChunk { bytes, events: 0 }
+        SpoolChunk::with_capacity(CHUNK_CAPACITY)
     }
     fn events(&self) -> usize {
         self.events
     }
     fn each_event(&self, f: &mut dyn FnMut(u32, u64)) {
-        for (_, frame) in frames(&self.bytes) {
+        for (_, frame) in frames(self.bytes()) {
             for record in records(frame) {
                 let (cpu, ts) = cpu_and_ts(record);
                 f(cpu, ts);
@@ -124,41 +182,8 @@ impl Batch for SpoolChunk {
         }
     }
     fn clear(&mut self) {
-        self.bytes.clear();
+        self.len = 0;
         self.events = 0;
-    }
-}
-
-/// The spool file being written (the writer thread's sink).
-pub struct SpoolFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl SpoolFile {
-    /// Where the spool of trace file `output` goes: next to it (same disk).
-    pub fn path_for(output: &Path) -> PathBuf {
-        let mut p = output.as_os_str().to_owned();
-        p.push(".spool");
-        PathBuf::from(p)
-    }
-
-    pub fn create(path: PathBuf) -> Result<Self> {
-        let file = File::create(&path).with_context(|| format!("creating the spool file {}", path.display()))?;
-        Ok(SpoolFile { path, file })
-    }
-
-    /// Flushes and closes the file; returns its path.
-    pub fn finish(mut self) -> Result<PathBuf> {
-        self.file.flush().with_context(|| format!("writing {}", self.path.display()))?;
-        Ok(self.path)
-    }
-}
-
-impl Sink for SpoolFile {
-    type Batch = SpoolChunk;
-    fn write(&mut self, batch: &SpoolChunk) -> Result<()> {
-        self.file.write_all(&batch.bytes).with_context(|| format!("writing the spool file {}", self.path.display()))
     }
 }
 
@@ -172,7 +197,7 @@ impl BackgroundWriter<SpoolFile> {
         }
         let mut dropped = 0;
         let mut piece = self.empty_batch();
-        for (ring, frame) in frames(&chunk.bytes) {
+        for (ring, frame) in frames(chunk.bytes()) {
             if piece.len_bytes() + frame_len(frame.len()) > MAX_CHUNK_BYTES && !piece.is_empty() {
                 dropped += self.send_batch(std::mem::replace(&mut piece, self.empty_batch()))?;
             }
@@ -212,14 +237,19 @@ pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
             Ok(true) => {}
             Err(e) => return Err(e).with_context(|| torn(path, offset)),
         }
-        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap()) as usize;
+        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
         let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
-        if ring >= super::intf::TRACE_MAX_CPUS as usize || len > 1 << 20 {
+        let padding = ring == PAD_RING && len < BLOCK;
+        let ring = ring as usize;
+        if (!padding && ring >= super::intf::TRACE_MAX_CPUS as usize) || len > 1 << 20 {
             bail!("{}: a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer", torn(path, offset));
         }
         record.resize(len.next_multiple_of(8), 0);
         input.read_exact(&mut record).with_context(|| torn(path, offset))?;
         offset += frame_len(len) as u64;
+        if padding {
+            continue;
+        }
         if decoders.len() <= ring {
             decoders.resize_with(ring + 1, Decoder::default);
         }
@@ -261,6 +291,7 @@ mod tests {
     use crate::tracer::background::QueueOptions;
     use crate::tracer::intf::{self, ot_event};
     use crate::tracer::priority::Priority;
+    use std::path::PathBuf;
     use std::time::Duration;
     use trace::meta::{LossCause, LossTally};
     use trace::{read_trace, source, TraceMeta};
@@ -369,14 +400,16 @@ mod tests {
             chunk.push((i % 3) as u32, &record(i, 0, 7, (i % 5 == 0).then_some(b"w".as_slice())));
             i += 1;
         }
-        let whole = chunk.bytes.clone();
+        let whole = chunk.bytes().to_vec();
         let path = scratch("cut.spool");
         let mut w = BackgroundWriter::spawn(SpoolFile::create(path).unwrap(), 0, queue(64, 10, None)).unwrap();
         assert_eq!(w.send_chunk(chunk).unwrap(), 0);
         assert_eq!(w.dropped(), 0);
         let (spool, _) = w.close().unwrap();
         let path = spool.finish().unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        let file = std::fs::read(&path).unwrap();
+        let kept = |b: &[u8]| frames(b).flat_map(|(r, f)| [r.to_ne_bytes().to_vec(), f.to_vec()]).collect::<Vec<_>>();
+        assert_eq!(kept(&file), kept(&whole), "the file's frames, padding aside");
         let mut tw = TraceWriter::create(&scratch("cut.parquet")).unwrap();
         assert_eq!(convert(&path, &mut tw).unwrap().events, i);
     }
@@ -385,9 +418,34 @@ mod tests {
     fn a_torn_spool_is_named_in_the_error() {
         let (chunk, _) = two_rings(3);
         let path = scratch("torn.spool");
-        std::fs::write(&path, &chunk.bytes[..chunk.bytes.len() - 5]).unwrap();
+        std::fs::write(&path, &chunk.bytes()[..chunk.len_bytes() - 5]).unwrap();
         let mut tw = TraceWriter::create(&scratch("torn.parquet")).unwrap();
         let e = format!("{:#}", convert(&path, &mut tw).unwrap_err());
         assert!(e.contains("torn.spool") && e.contains("ends inside the frame"), "{e}");
+    }
+
+    /// Chunks start on a block and are padded to whole blocks (what O_DIRECT
+    /// needs); readers see the frames only.
+    #[test]
+    fn chunks_are_whole_aligned_blocks_and_padding_is_skipped() {
+        let (mut chunk, records) = two_rings(9);
+        let mut big = SpoolChunk::with_room(0);
+        big.append(&mut chunk);
+        assert!(chunk.is_empty());
+        let before = big.bytes().to_vec();
+        big.pad_to_block();
+        assert_eq!(big.bytes().as_ptr() as usize % BLOCK, 0);
+        assert_eq!(big.len_bytes() % BLOCK, 0);
+        assert_eq!(big.events(), 9);
+        let got: Vec<&[u8]> = frames(big.bytes()).map(|(_, f)| f).collect();
+        assert_eq!(got, records.iter().map(|r| r.as_slice()).collect::<Vec<_>>());
+        assert_eq!(frames(big.bytes()).count(), frames(&before).count());
+        // A chunk that outgrows its buffer moves to a bigger one, still aligned.
+        let mut grown = SpoolChunk::default();
+        for r in records.iter().cycle().take(40_000) {
+            grown.push(0, r);
+        }
+        assert_eq!(grown.bytes().as_ptr() as usize % BLOCK, 0);
+        assert_eq!(frames(grown.bytes()).count(), 40_000);
     }
 }
