@@ -68,8 +68,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     // FILE.partial appears once the probes are attached: scripts wait for it.
     let writer = TraceWriter::create(&args.output)?;
     let default = QueueOptions::default();
-    // The spool's chunks are small (spool::CHUNK_BYTES): more of them, 16 MiB
-    // (~200 k events), ride out a slow moment of the disk.
+    // The spool's queue is counted in chunks (spool::CHUNK_BYTES).
     let batches = if args.convert == Convert::After { spool::QUEUE_CHUNKS } else { default.batches };
     let queue = QueueOptions {
         batches: args.debug_writer_queue.unwrap_or(batches),

@@ -14,8 +14,10 @@ use super::spool::{SpoolChunk, SpoolFile, CHUNK_BYTES};
 
 /// How often the rings are drained. BPF never wakes us (BPF_RB_NO_WAKEUP, so
 /// the tracer adds no context switches per event or per batch), so this
-/// bounds the ring fill: at 1 M events/s, 20 ms is ~2 MiB of a 64 MiB ring.
-pub const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
+/// bounds the ring fill: at 1 M events/s, 50 ms is ~4 MiB of a 64 MiB ring.
+/// Each drain is a wake-up on a CPU the load wants (~40 us in a VM): 20 ms
+/// cost a hackbench run ~6 ns an event more.
+pub const DRAIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// `--convert after`: records wait in the drain's buffer until they make
 /// `spool::CHUNK_BYTES` or this much time has passed, so the spool's writer

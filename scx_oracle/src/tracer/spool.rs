@@ -29,9 +29,9 @@ pub const BLOCK: usize = 4096;
 
 /// The drain hands its frames to the writer once they make this much (or
 /// every `record::SPOOL_INTERVAL`).
-pub const CHUNK_BYTES: usize = 256 << 10;
-/// Chunks the writer's queue holds (16 MiB).
-pub const QUEUE_CHUNKS: usize = 64;
+pub const CHUNK_BYTES: usize = 2 << 20;
+/// Chunks the writer's queue holds (32 MiB, ~400 k events).
+pub const QUEUE_CHUNKS: usize = 16;
 /// A chunk's buffer: a hand-over plus a few drains' worth (so it seldom
 /// grows) plus a block of padding.
 const CHUNK_CAPACITY: usize = 2 * CHUNK_BYTES + BLOCK;
