@@ -77,8 +77,13 @@ static __always_inline bool comm_matches(const char *comm)
 	return true;
 }
 
-/* Each CPU's comm cache: what its ring last sent per pid slot (see OT_COMM_SLOTS). */
-struct ot_comm_cache {
+/*
+ * What each CPU keeps between events, in one per-CPU value (one lookup an
+ * event): its batch, and its comm cache, what its ring last sent per pid
+ * slot (see OT_COMM_SLOTS).
+ */
+struct cpu_state {
+	struct ot_stage stage;	/* first: userspace reads it at offset 0 */
 	u32	depth;		/* our programs now running on this CPU (> 1: nested) */
 	u32	claiming;	/* one of them is claiming room in the batch (see reserve()) */
 	struct ot_comm_slot slot[OT_COMM_SLOTS];
@@ -88,8 +93,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct ot_comm_cache);
-} comm_cache SEC(".maps");
+	__type(value, struct cpu_state);
+} cpu_state SEC(".maps");
 
 /* A task as read for one record: its record fields and its comm. */
 struct task_info {
@@ -138,13 +143,6 @@ static __always_inline void count_lost(u32 events)
 		*n += events;	/* per-CPU slot: no atomics needed */
 }
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct ot_stage);
-} stage SEC(".maps");
-
 /* Writes this CPU's batch to its ring as one record (or counts its events lost). */
 static __always_inline void flush(struct ot_stage *st, void *ring)
 {
@@ -160,7 +158,7 @@ static __always_inline void flush(struct ot_stage *st, void *ring)
 
 /* What reserve() leaves for submit(). */
 struct sender {
-	struct ot_comm_cache *cache;
+	struct cpu_state *cache;
 	struct ot_comm_slot *ps, *ns;	/* slots to update once submitted */
 	struct ot_stage *stage;		/* the record is staged there (batching) */
 	u32 size;			/* its size */
@@ -181,7 +179,7 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 {
 	u32 here = bpf_get_smp_processor_id(), zero = 0;
 	void *ring = bpf_map_lookup_elem(&rings, &here);
-	struct ot_comm_cache *c = bpf_map_lookup_elem(&comm_cache, &zero);
+	struct cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
 	bool send_prev = p, send_next = n, nested = true;
 	struct ot_rec *r = NULL;
 
@@ -203,11 +201,9 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 	s->stage = NULL;
 	s->size = sizeof(struct ot_event) + (send_prev ? OT_COMM_LEN : 0) + (send_next ? OT_COMM_LEN : 0);
 	if (batch && c && !c->claiming) {
-		struct ot_stage *st = bpf_map_lookup_elem(&stage, &zero);
+		struct ot_stage *st = &c->stage;
 		u32 at;
 
-		if (!st)
-			goto lost;
 		/*
 		 * A program that interrupts this one between reading and writing
 		 * st->len sees claiming set and writes to the ring on its own,

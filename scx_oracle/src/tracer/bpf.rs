@@ -115,7 +115,7 @@ impl<'obj> Tracer<'obj> {
         let per_cpu = self
             .skel
             .maps
-            .stage
+            .cpu_state
             .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
             .context("reading the BPF batches")?
             .unwrap_or_default();
@@ -138,7 +138,8 @@ impl<'obj> Tracer<'obj> {
     }
 }
 
-/// The records in a struct ot_stage's bytes (u32 len, u32 events, data).
+/// The records in a struct ot_stage's bytes (u32 len, u32 events, data), at
+/// the start of trace.bpf.c's struct cpu_state.
 fn stage_records(value: &[u8]) -> &[u8] {
     let len = value.get(..4).map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap()) as usize);
     value.get(8..8 + len).unwrap_or_default()
