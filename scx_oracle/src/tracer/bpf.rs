@@ -112,30 +112,23 @@ impl<'obj> Tracer<'obj> {
     /// read it after detaching, once the rings are drained, and decode it
     /// after that CPU's ring records.
     pub fn leftovers(&self) -> Result<Vec<Vec<u8>>> {
-        let per_cpu = self
-            .skel
-            .maps
-            .cpu_state
-            .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
-            .context("reading the BPF batches")?
-            .unwrap_or_default();
+        let per_cpu = per_cpu_values(&self.skel.maps.cpu_state, "reading the BPF batches")?;
         Ok(per_cpu.iter().map(|v| stage_records(v).to_vec()).collect())
     }
 
     /// Events dropped in BPF because the ring was full, per CPU (index = CPU id).
     pub fn lost_per_cpu(&self) -> Result<Vec<u64>> {
-        let per_cpu = self
-            .skel
-            .maps
-            .lost
-            .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
-            .context("reading the lost-events counter")?
-            .unwrap_or_default();
+        let per_cpu = per_cpu_values(&self.skel.maps.lost, "reading the lost-events counter")?;
         Ok(per_cpu
             .iter()
             .map(|v| v.get(..8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap())))
             .collect())
     }
+}
+
+/// Every CPU's value of entry 0 of a per-CPU array map.
+fn per_cpu_values(map: &impl MapCore, what: &'static str) -> Result<Vec<Vec<u8>>> {
+    Ok(map.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY).context(what)?.unwrap_or_default())
 }
 
 /// The records in a struct ot_stage's bytes (u32 len, u32 events, data), at
