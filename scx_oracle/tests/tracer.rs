@@ -472,3 +472,33 @@ fn stops_by_itself_after_duration() {
     let (meta, _) = read_trace(&out).unwrap();
     assert!(meta.complete);
 }
+
+/// A tracer SIGKILLed while spooling (`--convert after`) leaves its spool;
+/// `--from-spool` makes it a trace file with what had reached the disk, and
+/// says that the loss report is unknown.
+#[test]
+fn the_spool_of_a_killed_tracer_can_be_recovered() {
+    require_root();
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let out = scratch("tracer-killed.parquet");
+    let spool = PathBuf::from(format!("{}.spool", out.display()));
+    let mut tracer = start_tracer(&out, &[]);
+    let cpu = last_cpu();
+    let ids = ping_pong(cpu, N, ("otkillping", "otkillpong"));
+    // The drain hands the spool's writer what it has at least every 200 ms.
+    std::thread::sleep(Duration::from_millis(700));
+    tracer.kill().unwrap();
+    tracer.wait().unwrap();
+    assert!(spool.exists(), "no spool left at {}", spool.display());
+    assert!(read_trace(&out).is_err(), "a killed tracer should leave no finished file");
+
+    let recovered = scratch("tracer-recovered.parquet");
+    let o = Command::new(BIN).args(["trace", "--from-spool"]).arg(&spool).arg("--output").arg(&recovered).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (meta, events) = read_trace(&recovered).unwrap();
+    assert!(meta.complete);
+    assert_eq!(meta.get("recovered_from_spool"), Some(spool.to_str().unwrap()));
+    assert!(meta.get("loss_report").is_some_and(|v| v.starts_with("unknown")), "{:?}", meta.get("loss_report"));
+    let sw = handoffs(&events, ids);
+    assert!(sw.len() >= N, "only {} of ~{} ping-pong switches recovered", sw.len(), 2 * N);
+}

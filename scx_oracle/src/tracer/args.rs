@@ -41,6 +41,10 @@ pub struct TraceArgs {
     /// long traces, RAM-backed disks).
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = Convert::After)]
     pub convert: Convert,
+    /// Trace nothing: make FILE.spool, left by a tracer that was killed
+    /// (--convert after), into the --output file.
+    #[arg(long, value_name = "SPOOL")]
+    pub from_spool: Option<PathBuf>,
     /// No progress line.
     #[arg(short, long)]
     pub quiet: bool,

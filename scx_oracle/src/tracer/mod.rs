@@ -50,6 +50,9 @@ use spool::SpoolFile;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
     Format::from_path(&args.output)?;
+    if let Some(spool) = &args.from_spool {
+        return recover_spool(spool, &args);
+    }
     if let Some(list) = &args.cpus {
         check_cpus_exist(&list.cpus)?;
     }
@@ -134,12 +137,30 @@ fn finish_from_spool(
         eprintln!("trace: stopped; converting the spool into the trace file");
     }
     let t0 = Instant::now();
-    let got = spool::convert(&path, &mut writer)
-        .with_context(|| format!("converting the spool {} (kept)", path.display()))?;
+    let got = spool::convert(&path, &mut writer, false)
+        .with_context(|| format!("converting the spool {0} (kept: `scx_oracle trace --from-spool {0} -o OUT` retries)", path.display()))?;
     let meta = background::finish_with_losses(writer, meta, ring_losses, &dropped)?;
     log::debug!("trace: {} events converted in {:.2} s", got.events, t0.elapsed().as_secs_f64());
     std::fs::remove_file(&path).with_context(|| format!("removing the spool {}", path.display()))?;
     Ok((meta, got.malformed, got.unknown_comms))
+}
+
+/// `--from-spool`: the spool a killed tracer left, made into a trace file.
+/// The BPF side's loss counts died with the tracer: the file says so.
+fn recover_spool(spool: &std::path::Path, args: &TraceArgs) -> Result<i32> {
+    let mut meta = meta::user_meta(args)?;
+    meta.insert("recovered_from_spool", spool.display().to_string())?;
+    meta.insert("loss_report", "unknown: recovered from the spool of a tracer that did not finish")?;
+    meta.insert("convert", "after")?;
+    let mut writer = TraceWriter::create(&args.output)?;
+    let got = spool::convert(spool, &mut writer, true).with_context(|| format!("recovering {}", spool.display()))?;
+    if let Some(at) = got.torn_at {
+        log::warn!("trace: {} ends inside a record at byte {at}: kept what came before", spool.display());
+    }
+    let meta = writer.finish(meta)?;
+    println!("events written: {}", meta.events);
+    println!("output: {}", args.output.display());
+    Ok(0)
 }
 
 /// SIGINT/SIGTERM end the trace cleanly; a second SIGINT/SIGTERM kills us.

@@ -218,11 +218,15 @@ pub struct Converted {
     pub malformed: u64,
     /// Comms left out that the comm-cache mirror did not hold (never expected).
     pub unknown_comms: u64,
+    /// Recovering: the byte where the spool ended inside a frame (its writer was killed).
+    pub torn_at: Option<u64>,
 }
 
 /// Decodes every record of the spool at `path`, ring by ring in the order
-/// they were drained, and writes the events to `writer`.
-pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
+/// they were drained, and writes the events to `writer`. A spool that ends
+/// inside a frame is an error, unless `recover` (the spool of a tracer that
+/// was killed): then what came before is kept and `torn_at` says where.
+pub fn convert(path: &Path, writer: &mut TraceWriter, recover: bool) -> Result<Converted> {
     let file = File::open(path).with_context(|| format!("opening the spool file {}", path.display()))?;
     let mut input = BufReader::with_capacity(1 << 20, file);
     let mut decoders: Vec<Decoder> = Vec::new();
@@ -235,6 +239,10 @@ pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
         match read_exact_or_eof(&mut input, &mut header) {
             Ok(false) => break,
             Ok(true) => {}
+            Err(_) if recover => {
+                out.torn_at = Some(offset);
+                break;
+            }
             Err(e) => return Err(e).with_context(|| torn(path, offset)),
         }
         let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
@@ -245,7 +253,14 @@ pub fn convert(path: &Path, writer: &mut TraceWriter) -> Result<Converted> {
             bail!("{}: a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer", torn(path, offset));
         }
         record.resize(len.next_multiple_of(8), 0);
-        input.read_exact(&mut record).with_context(|| torn(path, offset))?;
+        match input.read_exact(&mut record) {
+            Ok(()) => {}
+            Err(_) if recover => {
+                out.torn_at = Some(offset);
+                break;
+            }
+            Err(e) => return Err(e).with_context(|| torn(path, offset)),
+        }
         offset += frame_len(len) as u64;
         if padding {
             continue;
@@ -353,8 +368,8 @@ mod tests {
 
         let out = scratch("same.parquet");
         let mut tw = TraceWriter::create(&out).unwrap();
-        let got = convert(&path, &mut tw).unwrap();
-        assert_eq!(got, Converted { events: 100, malformed: 0, unknown_comms: 0 });
+        let got = convert(&path, &mut tw, false).unwrap();
+        assert_eq!(got, Converted { events: 100, malformed: 0, unknown_comms: 0, torn_at: None });
         tw.finish(TraceMeta::new(source::BPF_TRACER)).unwrap();
         let (_, rows) = read_trace(&out).unwrap();
 
@@ -411,7 +426,7 @@ mod tests {
         let kept = |b: &[u8]| frames(b).flat_map(|(r, f)| [r.to_ne_bytes().to_vec(), f.to_vec()]).collect::<Vec<_>>();
         assert_eq!(kept(&file), kept(&whole), "the file's frames, padding aside");
         let mut tw = TraceWriter::create(&scratch("cut.parquet")).unwrap();
-        assert_eq!(convert(&path, &mut tw).unwrap().events, i);
+        assert_eq!(convert(&path, &mut tw, false).unwrap().events, i);
     }
 
     #[test]
@@ -420,8 +435,12 @@ mod tests {
         let path = scratch("torn.spool");
         std::fs::write(&path, &chunk.bytes()[..chunk.len_bytes() - 5]).unwrap();
         let mut tw = TraceWriter::create(&scratch("torn.parquet")).unwrap();
-        let e = format!("{:#}", convert(&path, &mut tw).unwrap_err());
+        let e = format!("{:#}", convert(&path, &mut tw, false).unwrap_err());
         assert!(e.contains("torn.spool") && e.contains("ends inside the frame"), "{e}");
+        // Recovering keeps the whole frames before the tear and says where it is.
+        let mut tw = TraceWriter::create(&scratch("torn-recovered.parquet")).unwrap();
+        let got = convert(&path, &mut tw, true).unwrap();
+        assert_eq!((got.events, got.torn_at), (2, Some(2 * frame_len(chunk.bytes().len() / 3 - FRAME_HEADER) as u64)));
     }
 
     /// Chunks start on a block and are padded to whole blocks (what O_DIRECT
