@@ -226,39 +226,28 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 		}
 		barrier();
 		c->claiming = 0;
-		if (r) {
-			if (send_prev && send_next) {
-				copy_comm(r->comm[0], p);
-				copy_comm(r->comm[1], n);
-			} else if (send_prev) {
-				copy_comm(r->comm[0], p);
-			} else if (send_next) {
-				copy_comm(r->comm[0], n);
-			}
-		}
 	}
 	/* Not staged: a record of its own. bpf_ringbuf_reserve() wants a
-	 * constant size: one call per layout. */
-	if (r) {
-	} else if (send_prev && send_next) {
-		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
-		if (r) {
-			copy_comm(r->comm[0], p);
-			copy_comm(r->comm[1], n);
-		}
-	} else if (send_prev) {
-		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + OT_COMM_LEN, 0);
-		if (r)
-			copy_comm(r->comm[0], p);
-	} else if (send_next) {
-		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + OT_COMM_LEN, 0);
-		if (r)
-			copy_comm(r->comm[0], n);
-	} else {
-		r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event), 0);
+	 * constant size: one call per size. */
+	if (!r) {
+		if (send_prev && send_next)
+			r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
+		else if (send_prev || send_next)
+			r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + OT_COMM_LEN, 0);
+		else
+			r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event), 0);
 	}
 	if (!r)
 		goto lost;
+	/* The comms sent, prev's first (the order the reader takes them in). */
+	if (send_prev && send_next) {
+		copy_comm(r->comm[0], p);
+		copy_comm(r->comm[1], n);
+	} else if (send_prev) {
+		copy_comm(r->comm[0], p);
+	} else if (send_next) {
+		copy_comm(r->comm[0], n);
+	}
 	if (!send_prev)
 		s->ps = NULL;
 	if (!send_next)

@@ -53,7 +53,7 @@ pub struct TraceArgs {
     /// overflow into counted drops.
     #[arg(long, value_name = "MS", hide = true)]
     pub debug_writer_delay_ms: Option<u64>,
-    /// Testing aid: drain the rings every MS milliseconds instead of every 20,
+    /// Testing aid: drain the rings every MS milliseconds instead of every 50,
     /// to see a small ring overflow into counted drops.
     #[arg(long, value_name = "MS", hide = true)]
     pub debug_drain_ms: Option<u64>,

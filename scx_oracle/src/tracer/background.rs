@@ -68,9 +68,9 @@ pub struct QueueOptions {
 }
 
 impl Default for QueueOptions {
-    /// 8 x 32 Ki events: 256 Ki events (~50 MB decoded, ~20 MB raw), ~0.2 s
-    /// of a switch storm on top of what the BPF rings hold; a 20 ms poll of a
-    /// storm fits one batch.
+    /// 8 x 32 Ki decoded events: 256 Ki events (~50 MB), ~0.2 s of a switch
+    /// storm on top of what the BPF rings hold; ~30 ms of a storm fits one
+    /// batch. (The spool counts its queue in chunks: `spool::QUEUE_CHUNKS`.)
     fn default() -> Self {
         QueueOptions { batches: 8, batch_events: 32 << 10, throttle: None, priority: Priority::Normal }
     }

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use trace::{Event, TraceWriter};
 
 use super::background::{Batch, BackgroundWriter};
@@ -43,8 +43,14 @@ fn frame_len(record_len: usize) -> usize {
     FRAME_HEADER + record_len.next_multiple_of(8)
 }
 
-/// The frames of `bytes` as (ring, record); stops at the first frame that
-/// does not fit (the caller checks `rest` for a torn tail).
+/// A frame header's (ring, record length).
+fn parse_header(header: &[u8]) -> (u32, usize) {
+    let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
+    (ring, u32::from_ne_bytes(header[4..8].try_into().unwrap()) as usize)
+}
+
+/// The frames of `bytes` as (ring, record), padding skipped; stops at the
+/// first frame that does not fit (in memory, frames are whole: `push_frame`).
 struct Frames<'a> {
     rest: &'a [u8],
 }
@@ -54,9 +60,7 @@ impl<'a> Iterator for Frames<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let header = self.rest.get(..FRAME_HEADER)?;
-            let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
-            let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
+            let (ring, len) = parse_header(self.rest.get(..FRAME_HEADER)?);
             let frame = self.rest.get(..frame_len(len))?;
             self.rest = &self.rest[frame.len()..];
             if ring != PAD_RING {
@@ -235,36 +239,21 @@ pub fn convert(path: &Path, writer: &mut TraceWriter, recover: bool) -> Result<C
     let mut record = Vec::new();
     let mut offset = 0u64;
     loop {
-        let mut header = [0u8; FRAME_HEADER];
-        match read_exact_or_eof(&mut input, &mut header) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(_) if recover => {
+        let (ring, len) = match next_frame(&mut input, &mut record) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && recover => {
                 out.torn_at = Some(offset);
                 break;
             }
-            Err(e) => return Err(e).with_context(|| torn(path, offset)),
-        }
-        let ring = u32::from_ne_bytes(header[..4].try_into().unwrap());
-        let len = u32::from_ne_bytes(header[4..].try_into().unwrap()) as usize;
-        let padding = ring == PAD_RING && len < BLOCK;
-        let ring = ring as usize;
-        if (!padding && ring >= super::intf::TRACE_MAX_CPUS as usize) || len > 1 << 20 {
-            bail!("{}: a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer", torn(path, offset));
-        }
-        record.resize(len.next_multiple_of(8), 0);
-        match input.read_exact(&mut record) {
-            Ok(()) => {}
-            Err(_) if recover => {
-                out.torn_at = Some(offset);
-                break;
-            }
-            Err(e) => return Err(e).with_context(|| torn(path, offset)),
-        }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(e).with_context(|| torn(path, offset)),
+            Err(e) => return Err(e).with_context(|| format!("the spool file {}, frame at byte {offset}", path.display())),
+        };
         offset += frame_len(len) as u64;
-        if padding {
+        if ring == PAD_RING {
             continue;
         }
+        let ring = ring as usize;
         if decoders.len() <= ring {
             decoders.resize_with(ring + 1, Decoder::default);
         }
@@ -279,6 +268,25 @@ pub fn convert(path: &Path, writer: &mut TraceWriter, recover: bool) -> Result<C
     writer.write_all(events.iter())?;
     out.unknown_comms = decoders.iter().map(|d| d.unknown_comms()).sum();
     Ok(out)
+}
+
+/// Reads the next frame into `record` (its length padded to 8); None at a
+/// clean end of file. A frame cut short is UnexpectedEof; one this tracer
+/// would not write (an unknown ring, a huge length) is InvalidData.
+fn next_frame(input: &mut impl Read, record: &mut Vec<u8>) -> std::io::Result<Option<(u32, usize)>> {
+    let mut header = [0u8; FRAME_HEADER];
+    if !read_exact_or_eof(input, &mut header)? {
+        return Ok(None);
+    }
+    let (ring, len) = parse_header(&header);
+    let padding = ring == PAD_RING && len < BLOCK;
+    if (!padding && ring >= super::intf::TRACE_MAX_CPUS) || len > 1 << 20 {
+        let why = format!("a bad frame (ring {ring}, {len} bytes): not a spool written by this tracer");
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+    }
+    record.resize(len.next_multiple_of(8), 0);
+    input.read_exact(record)?;
+    Ok(Some((ring, len)))
 }
 
 fn torn(path: &Path, offset: u64) -> String {
