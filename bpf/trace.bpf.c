@@ -86,6 +86,7 @@ struct cpu_state {
 	struct ot_stage stage;	/* first: userspace reads it at offset 0 */
 	u32	depth;		/* our programs now running on this CPU (> 1: nested) */
 	u32	claiming;	/* one of them is claiming room in the batch (see reserve()) */
+	u64	rq;		/* this CPU's struct rq, once learnt (see read_nr_running()) */
 	struct ot_comm_slot slot[OT_COMM_SLOTS];
 };
 
@@ -143,14 +144,23 @@ static __always_inline void count_lost(u32 events)
 		*n += events;	/* per-CPU slot: no atomics needed */
 }
 
-/* Writes this CPU's batch to its ring as one record (or counts its events lost). */
-static __always_inline void flush(struct ot_stage *st, void *ring)
+/* The ring of the CPU we run on. */
+static __always_inline void *my_ring(void)
 {
+	u32 here = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &here);
+}
+
+/* Writes this CPU's batch to its ring as one record (or counts its events lost). */
+static __always_inline void flush(struct ot_stage *st)
+{
+	void *ring = my_ring();
 	u32 len = st->len;
 
 	if (len > OT_STAGE_BYTES)	/* never: a bound for the verifier */
 		len = OT_STAGE_BYTES;
-	if (len && bpf_ringbuf_output(ring, st->data, len, BPF_RB_NO_WAKEUP))
+	if (len && (!ring || bpf_ringbuf_output(ring, st->data, len, BPF_RB_NO_WAKEUP)))
 		count_lost(st->events);
 	st->len = 0;
 	st->events = 0;
@@ -177,8 +187,7 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 						const struct task_info *p,
 						const struct task_info *n)
 {
-	u32 here = bpf_get_smp_processor_id(), zero = 0;
-	void *ring = bpf_map_lookup_elem(&rings, &here);
+	u32 zero = 0;
 	struct cpu_state *c = bpf_map_lookup_elem(&cpu_state, &zero);
 	bool send_prev = p, send_next = n, nested = true;
 	struct ot_rec *r = NULL;
@@ -196,8 +205,6 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 			send_next = !cached(s->ns, n);
 		}
 	}
-	if (!ring)
-		goto lost;
 	s->stage = NULL;
 	s->size = sizeof(struct ot_event) + (send_prev ? OT_COMM_LEN : 0) + (send_next ? OT_COMM_LEN : 0);
 	if (batch && c && !c->claiming) {
@@ -215,7 +222,7 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 		/* Full: the outermost program writes the batch out (a nested one
 		 * must not: the one it interrupted may be writing into it). */
 		if (at > OT_STAGE_BYTES - sizeof(struct ot_rec) && !nested) {
-			flush(st, ring);
+			flush(st);
 			at = 0;
 		}
 		barrier_var(at);
@@ -228,8 +235,13 @@ static __always_inline struct ot_event *reserve(struct sender *s, u32 type, u32 
 		c->claiming = 0;
 	}
 	/* Not staged: a record of its own. bpf_ringbuf_reserve() wants a
-	 * constant size: one call per size. */
+	 * constant size: one call per size. The ring is looked up only here
+	 * and in flush(): a staged record needs none. */
 	if (!r) {
+		void *ring = my_ring();
+
+		if (!ring)
+			goto lost;
 		if (send_prev && send_next)
 			r = bpf_ringbuf_reserve(ring, sizeof(struct ot_event) + 2 * OT_COMM_LEN, 0);
 		else if (send_prev || send_next)
@@ -339,7 +351,7 @@ static __always_inline u32 task_cpu(struct task_struct *p)
 	return BPF_CORE_READ(p, thread_info.cpu);
 }
 
-/* rq of each CPU, learnt from a task on it (an rq never moves). */
+/* rq of each CPU, learnt from a task on it (an rq never moves), for migrate events. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, OT_MAX_CPUS);
@@ -348,8 +360,10 @@ struct {
 } rq_of_cpu SEC(".maps");
 
 /*
- * nr_running of @cpu's rq, found through p->se.cfs_rq->rq for a task @p on
- * @cpu, then cached. The direct way, bpf_per_cpu_ptr(&runqueues, cpu),
+ * nr_running of a CPU's rq, found through p->se.cfs_rq->rq for a task @p on
+ * that CPU (NULL: the current task), then kept in @slot: this CPU's
+ * cpu_state (one lookup an event already pays) or, for another CPU's rq
+ * (migrate), rq_of_cpu. The direct way, bpf_per_cpu_ptr(&runqueues, cpu),
  * needs the kernel to resolve the "runqueues" ksym by kallsyms, which fails
  * without CONFIG_KALLSYMS_ALL (our 6.18 host: "ldimm64 failed to find the
  * address for kernel symbol 'runqueues'") and makes the whole object fail
@@ -357,19 +371,17 @@ struct {
  * kernels); without it nr_running stays null. Every task, idle included,
  * has se.cfs_rq set to a cfs_rq of its CPU by set_task_rq().
  */
-static __always_inline void read_nr_running(struct ot_event *e, u32 cpu, struct task_struct *p)
+static __always_inline void read_nr_running(struct ot_event *e, u64 *slot, struct task_struct *p)
 {
 	struct rq *rq;
-	u64 *slot;
 
 	if (!bpf_core_field_exists(struct cfs_rq, rq) ||
-	    !bpf_core_field_exists(struct sched_entity, cfs_rq))
-		return;
-	slot = bpf_map_lookup_elem(&rq_of_cpu, &cpu);
-	if (!slot)
+	    !bpf_core_field_exists(struct sched_entity, cfs_rq) || !slot)
 		return;
 	rq = (struct rq *)*slot;
 	if (!rq) {
+		if (!p)
+			p = (struct task_struct *)bpf_get_current_task();
 		rq = BPF_CORE_READ(p, se.cfs_rq, rq);
 		if (!rq)
 			return;
@@ -380,6 +392,12 @@ static __always_inline void read_nr_running(struct ot_event *e, u32 cpu, struct 
 	else
 		e->nr_running = BPF_CORE_READ(rq, nr_running);
 	e->flags |= OT_F_NR_RUNNING;
+}
+
+/* The rq slot of the CPU we run on. */
+static __always_inline u64 *my_rq(const struct sender *s)
+{
+	return s->cache ? &s->cache->rq : NULL;
 }
 
 SEC("raw_tp/sched_switch")
@@ -401,7 +419,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
 	e->prev_exit_state = HAVE_RO ? TASK_RO(prev)->exit_state : BPF_CORE_READ(prev, exit_state);
 	if (preempt)
 		e->flags |= OT_F_PREEMPT;
-	read_nr_running(e, cpu, prev);
+	read_nr_running(e, my_rq(&s), prev);
 	submit(&s, e, &p, &n);
 	return 0;
 }
@@ -421,7 +439,7 @@ static __always_inline void wakeup(u32 type, struct task_struct *task)
 	if (!comm_passes(NULL, &n) || !(e = reserve(&s, type, cpu, NULL, &n)))
 		return;
 	e->target_cpu = target;
-	read_nr_running(e, cpu, (struct task_struct *)bpf_get_current_task());
+	read_nr_running(e, my_rq(&s), NULL);
 	submit(&s, e, NULL, &n);
 }
 
@@ -454,7 +472,7 @@ int BPF_PROG(on_migrate, struct task_struct *task, int dest_cpu)
 	if (!comm_passes(NULL, &n) || !(e = reserve(&s, OT_MIGRATE, orig, NULL, &n)))
 		return 0;
 	e->target_cpu = dest_cpu;
-	read_nr_running(e, orig, task);
+	read_nr_running(e, bpf_map_lookup_elem(&rq_of_cpu, &orig), task);
 	submit(&s, e, NULL, &n);
 	return 0;
 }
@@ -473,7 +491,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	read_task(&p, task);
 	if (!comm_passes(&p, NULL) || !(e = reserve(&s, OT_EXIT, cpu, &p, NULL)))
 		return 0;
-	read_nr_running(e, cpu, task);
+	read_nr_running(e, my_rq(&s), task);
 	submit(&s, e, &p, NULL);
 	return 0;
 }
