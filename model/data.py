@@ -78,8 +78,8 @@ def spec_hash(spec):
 
 
 def _encode_file(args):
-    path, spec = args
-    return sequences_from_steps(encode_trace(path, spec))
+    path, spec, estimate = args
+    return sequences_from_steps(encode_trace(path, spec, estimate))
 
 
 def sequences_from_steps(by_cpu):
@@ -97,10 +97,11 @@ def sequences_from_steps(by_cpu):
     return seqs
 
 
-def encode_runs(dataset, rows, spec, workers=2):
-    """Encoded sequences for manifest rows, from the cache where possible."""
+def encode_runs(dataset, rows, spec, workers=2, estimate=True):
+    """Encoded sequences for manifest rows, from the cache where possible (estimate=False: the
+    EEVDF estimate never trusted, see Encoder.trusted)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    tag = spec_hash(spec)
+    tag = spec_hash(spec) + ("" if estimate else "-untrusted")
     todo, cached = [], {}
     for row in rows:
         cache = CACHE / f"{row.get('sha256', Path(row['file']).stem)}-{tag}.npz"
@@ -109,7 +110,7 @@ def encode_runs(dataset, rows, spec, workers=2):
         else:
             todo.append((row, cache))
     if todo:
-        jobs = [(Path(dataset) / row["file"], spec) for row, _ in todo]
+        jobs = [(Path(dataset) / row["file"], spec, estimate) for row, _ in todo]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for (row, cache), seqs in zip(todo, pool.map(_encode_file, jobs)):
                 _save_cache(cache, seqs)

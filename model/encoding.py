@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .eevdf import Eevdf
 from .errors import BadInput
 
 SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
@@ -66,6 +67,7 @@ class Cpu:
     last_pick_slot: int = -1
     idle_out_ts: int = -1
     current: int = -1      # the task running here (-1 before the first switch)
+    estimate_misses: int = 0   # bit i: the i-th latest task picked here was not eligible in the estimate
 
 
 @dataclass
@@ -83,7 +85,7 @@ class Step:
 class Encoder:
     """Feed events in stable ts order; `event` returns a Step for each switch."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, estimate=True):
         self.spec = spec
         self.k = spec["candidates"]
         self.recent_cap = spec["recent_per_cpu"]
@@ -95,6 +97,13 @@ class Encoder:
         # the one-hot is last, so every other step column sits at its list index
         self.si = {n: i for i, n in enumerate(spec["step_features"])}
         assert spec["step_features"][-1] == "last_pick_slot_onehot"
+        self.clip = spec["eevdf_clip_slices"]
+        self.eevdf = Eevdf(spec)
+        # estimate=False: never trusted (training's second regime, see model/train.py)
+        self.estimate = estimate
+        self.trust_mask = (1 << spec["eevdf_trust_window"]) - 1
+        self.trust_max_misses = spec["eevdf_trust_max_misses"]
+        self.view = None
         self.tasks = {}
         self.cpus = {}
 
@@ -149,6 +158,7 @@ class Encoder:
         t = self.task(pid)
         if prio is not None:
             t.prio = prio
+            self.eevdf.set_prio(pid, prio)
         if tgid is not None:
             t.tgid = tgid
         if comm is not None:
@@ -165,6 +175,7 @@ class Encoder:
             target = ev.get("target_cpu")
             target = ev["cpu"] if target is None else target
             if t.state != RUNNING:
+                self.eevdf.wakeup(pid, target, ev["ts_ns"], kind == "wakeup_new")
                 self.make_runnable(pid, t, target)
                 t.woken_ts = ev["ts_ns"]
                 t.preempted = False
@@ -176,6 +187,7 @@ class Encoder:
             t = self.task(pid)
             dest = ev.get("target_cpu")
             if dest is not None:
+                self.eevdf.migrate(pid, dest, ev["ts_ns"])
                 if t.state == RUNNABLE:
                     self.make_runnable(pid, t, dest)
                 self.touch(dest, pid)
@@ -196,34 +208,62 @@ class Encoder:
         first = (ev.get("prev_state") or "")[:1]
         cand_pids, cands, step = self.decision_step(c, now, prev, prev_tgid, first, ev.get("nr_running"))
         target = cand_pids.index(nxt) if nxt in cand_pids else -1
+        self.score_estimate(c, nxt)
         self.apply_switch(ev, prev, nxt, first, target)
         return Step(now, c, step, cands, cand_pids, prev, nxt, target)
+
+    def trusted(self, s):
+        """Whether this CPU's picks have agreed with the estimate lately: at most
+        eevdf_trust_max_misses of the last eevdf_trust_window tasks picked here were not eligible
+        in it. Where tasks are grouped (cgroups, autogroup) a flat estimate is wrong, and an
+        untrusted estimate is left out of the step (features blank, order unused)."""
+        return self.estimate and bin(s.estimate_misses).count("1") <= self.trust_max_misses
+
+    def score_estimate(self, c, nxt):
+        """After a step: was the task picked (not idle) eligible in the estimate's view?"""
+        if nxt == IDLE:
+            return
+        avg, vals, _ = self.view
+        ok = nxt in vals and vals[nxt][0] <= avg and nxt not in self.eevdf.queue(c).delayed
+        s = self.cpu(c)
+        s.estimate_misses = ((s.estimate_misses << 1) | (not ok)) & self.trust_mask
 
     def decision_step(self, c, now, prev, prev_tgid, first, nr_running):
         """Stages 1-3: candidates, their rows, the step row."""
         s = self.cpu(c)
-        cand_pids = self.order_candidates(s)
-        cands, counts = self.candidate_rows(s, c, now, cand_pids, prev, prev_tgid)
+        self.view = self.eevdf.view(c, now)
+        trusted = self.trusted(s)
+        view = self.view if trusted else (self.view[0], {}, [])
+        cand_pids = self.order_candidates(s, view)
+        cands, counts = self.candidate_rows(s, c, now, cand_pids, prev, prev_tgid, view)
         step = self.step_row(s, now, prev, first, nr_running, counts)
+        step[self.si['eevdf_trusted']] = 1.0 if trusted else 0.0
         return cand_pids, cands, step
 
-    def order_candidates(self, s):
+    def order_candidates(self, s, view):
         """Stage 1: slot 0 is idle; then the tasks waiting in this CPU's run queue (nearly every
-        pick is one), longest off a CPU first (never ran first), so that when more wait than
-        there are slots the ones the fair class serves next are kept; then the rest of the
-        recent list, runnable elsewhere first, in recency order; None fills the empty slots."""
+        pick is one), in the estimated EEVDF order (model/eevdf.py), then longest off a CPU first
+        (never ran first), so that when more wait than there are slots the ones the fair class
+        serves next are kept; then the rest of the recent list, runnable elsewhere first, in
+        recency order; None fills the empty slots."""
         k = self.k
         tasks = self.tasks
-        waiting = sorted(s.queued, key=lambda p: (tasks[p].last_out_ts, tasks[p].woken_ts, p))[:k - 1]
+        rank = {p: i for i, p in enumerate(view[2])}
+        miss = len(rank)
+        waiting = sorted(s.queued, key=lambda p: (rank.get(p, miss), tasks[p].last_out_ts,
+                                                  tasks[p].woken_ts, p))[:k - 1]
         rest = [p for p in s.recent if p not in s.queued]
         rest.sort(key=lambda p: tasks[p].state != RUNNABLE)
         chosen = (waiting + rest)[:k - 1]
         return [IDLE] + chosen + [None] * (k - 1 - len(chosen))
 
-    def candidate_rows(self, s, c, now, cand_pids, prev, prev_tgid):
+    def candidate_rows(self, s, c, now, cand_pids, prev, prev_tgid, view):
         """Stage 2: one feature row per candidate slot; returns them and the (runnable, woken
         here) counts."""
         k, ci = self.k, self.ci
+        avg, vals, order = view
+        eevdf_rank = {p: i for i, p in enumerate(order)}
+        delayed = self.eevdf.queue(c).delayed
         rank = {pid: i for i, pid in enumerate(s.recent)}
         cands = np.zeros((k, len(self.spec["candidate_features"])), dtype=np.float32)
         runnable = woken_here = 0
@@ -266,9 +306,21 @@ class Encoder:
             row[ci['last_run']] = self.tlog(t.last_run_ns, 0) if t.last_in_ts >= 0 else 0.0
             d = t.runtime_ns - mean_rt
             row[ci['runtime_rel']] = math.copysign(self.tlog(abs(d), 0), d) if d else 0.0
+            if pid in vals:   # queued on this CPU, as EEVDF would see it
+                v, dl, w = vals[pid]
+                vslice = float(self.eevdf.slice * 1024 // w)
+                row[ci['eevdf_eligible']] = 1.0 if v <= avg and pid not in delayed else 0.0
+                row[ci['eevdf_lag']] = self.clipped((avg - v) / vslice)
+                row[ci['eevdf_deadline']] = self.clipped((dl - avg) / vslice)
+                row[ci['eevdf_delayed']] = 1.0 if pid in delayed else 0.0
+            r = eevdf_rank.get(pid)
+            row[ci['eevdf_rank']] = min(r / (k - 1), 1.0) if r is not None else 1.0
             runnable += is_runnable
             woken_here += here
         return cands, (runnable, woken_here)
+
+    def clipped(self, x):
+        return max(-self.clip, min(self.clip, x)) / self.clip
 
     def step_row(self, s, now, prev, first, nr_running, counts):
         """Stage 3: the step row (what the CPU's previous task did, timing, counts, last pick)."""
@@ -313,6 +365,7 @@ class Encoder:
             t = self.learn(nxt, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
             self.unqueue(nxt, t)
             t.state, t.cpu, t.last_in_ts = RUNNING, c, now
+        self.eevdf.switch(c, now, prev, first, nxt)
         if not dead:
             self.touch(c, prev)
         self.touch(c, nxt)
@@ -349,13 +402,13 @@ def read_events(path):
         yield {name: cols[name][i] for name in COLUMNS}
 
 
-def encode_trace(path, spec):
+def encode_trace(path, spec, estimate=True):
     """All steps of one trace, grouped by CPU, each CPU's steps in time order."""
-    return encode_events(read_events(path), spec)
+    return encode_events(read_events(path), spec, estimate)
 
 
-def encode_events(events, spec):
-    enc = Encoder(spec)
+def encode_events(events, spec, estimate=True):
+    enc = Encoder(spec, estimate)
     by_cpu = {}
     for ev in events:
         step = enc.event(ev)

@@ -188,7 +188,13 @@ def train_main(args, dist):
         f"held-out workloads: {', '.join(holdout) or 'none'}; device {device}"
         + (f"; {dist.world} processes ({dist.backend}), each on its shard of the runs"
            if dist.active else ""), flush=True)
-    train_seqs = encode_runs(args.dataset, train_rows, spec)
+    # Every other training run is encoded with the EEVDF estimate never trusted (as on machines
+    # whose task groups it cannot follow: Encoder.trusted), so the model learns both cases; the
+    # manifest's order pairs the repetitions of each workload and vCPU count.
+    untrusted = {f["file"] for f in split["train"][1::2]}
+    train_seqs = (encode_runs(args.dataset, [r for r in train_rows if r["file"] not in untrusted], spec)
+                  + encode_runs(args.dataset, [r for r in train_rows if r["file"] in untrusted], spec,
+                                estimate=False))
     val_seqs = encode_runs(args.dataset, val_rows, spec)
     windows = Windows(train_seqs, args.chunk, args.burn_in)
     train_steps = int(dist.sum([len(windows.target)])[0])
@@ -202,6 +208,7 @@ def train_main(args, dist):
     args.out.mkdir(parents=True, exist_ok=True)
     info = dict(trained=True, seed=args.seed, dataset=str(args.dataset), holdout=list(holdout),
                 train_runs=[f["file"] for f in split["train"]],
+                estimate_untrusted_runs=sorted(untrusted),
                 val_runs=[f["file"] for f in split["val"]],
                 best_val_loss=best, epochs_run=len(history), hidden=args.hidden, layers=args.layers,
                 pool=args.pool, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,

@@ -2,42 +2,18 @@
 //! model/encoding.py's `Encoder`, kept equal to it by model/tests/test_rust_side.py.
 //!
 //! One step per `switch` event: the CPU's candidate set (slot 0 = its idle task, then the tasks
-//! waiting in that CPU's run queue, longest off a CPU first, then the other tasks recently seen
-//! there, runnable elsewhere first, most recent first), one
-//! feature row per candidate, one row of step features and the target slot (the task that ran
-//! next, -1 if it was not a candidate). Math is f64 like Python's, stored as f32.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! waiting in that CPU's run queue, in the order of an estimate of EEVDF's state (eevdf.rs),
+//! then longest off a CPU first, then the other tasks recently seen there, runnable elsewhere
+//! first, most recent first), one feature row per candidate, one row of step features and the
+//! target slot (the task that ran next, -1 if it was not a candidate). Math is f64 like
+//! Python's, stored as f32.
 
 use anyhow::{anyhow, Result};
 use trace::{text::escape_into, Event, EventKind, ShortStr};
 
+use super::eevdf::{Eevdf, View};
+use super::int_map::IntMap;
 use super::spec::{Spec, ONEHOT};
-
-/// pids and CPU numbers are small well-spread integers: one multiply hashes them (SipHash was
-/// a tenth of a live decision's cost).
-#[derive(Default)]
-struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_i32(&mut self, n: i32) {
-        self.0 = (n as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// pid of a CPU's idle task (swapper).
 pub const IDLE: i32 = 0;
@@ -121,6 +97,8 @@ struct Cpu {
     idle_out_ts: i64,
     /// The task running here (-1 before the first switch).
     current: i32,
+    /// Bit i: the i-th latest task picked here was not eligible in the EEVDF estimate.
+    estimate_misses: u32,
 }
 
 impl Default for Cpu {
@@ -133,6 +111,7 @@ impl Default for Cpu {
             last_pick_slot: -1,
             idle_out_ts: -1,
             current: -1,
+            estimate_misses: 0,
         }
     }
 }
@@ -207,6 +186,11 @@ columns!(CandCols, CANDIDATE_FEATURES, {
     last_run = "last_run",
     runtime_rel = "runtime_rel",
     woken_by_prev = "woken_by_prev",
+    eevdf_eligible = "eevdf_eligible",
+    eevdf_lag = "eevdf_lag",
+    eevdf_deadline = "eevdf_deadline",
+    eevdf_rank = "eevdf_rank",
+    eevdf_delayed = "eevdf_delayed",
 });
 
 // The one-hot is last, so every other step column sits at its list index.
@@ -220,6 +204,7 @@ columns!(StepCols, STEP_FEATURES, {
     nr_running = "nr_running",
     runnable_candidates = "runnable_candidates",
     woken_here_candidates = "woken_here_candidates",
+    eevdf_trusted = "eevdf_trusted",
     onehot = ONEHOT,
 });
 
@@ -257,6 +242,11 @@ fn time_scale(dt_ns: f64, log_norm: f64) -> f64 {
     (dt_us.ln_1p() / log_norm).min(1.0)
 }
 
+/// `x` clipped to +-`clip`, over `clip`.
+fn clipped(x: f64, clip: f64) -> f64 {
+    x.min(clip).max(-clip) / clip
+}
+
 fn b(x: bool) -> f32 {
     if x {
         1.0
@@ -275,27 +265,34 @@ pub struct Encoder {
     sc: StepCols,
     tasks: IntMap<i32, Task>,
     cpus: IntMap<u32, Cpu>,
+    /// The estimate of EEVDF's per-CPU state (model/eevdf.py's mirror).
+    eevdf: Eevdf,
+    /// Scratch: the estimate's view of the deciding CPU's queue.
+    view: View,
+    /// Scratch: whether the step uses that view (`trusted`); the view is kept either way, to
+    /// score the estimate against the pick.
+    view_trusted: bool,
     /// Scratch: the escaped comm (Python matches prefixes on the escaped string).
     comm: String,
     /// Scratch: (pid, recency rank) of the candidates.
     order: Vec<(i32, usize)>,
     /// Scratch: the candidates that are not runnable, while ordering.
     rest: Vec<(i32, usize)>,
-    /// Scratch: (last switch-out, wake time, pid) of the tasks queued here, while ordering.
-    waiting: Vec<(i64, i64, i32)>,
+    /// Scratch: (index in the EEVDF order, last switch-out, wake time, pid) of the tasks queued
+    /// here, while ordering.
+    waiting: Vec<(usize, i64, i64, i32)>,
     /// Scratch: wake times of the runnable candidates woken onto this CPU.
     woken: Vec<i64>,
 }
 
 impl Encoder {
     pub fn new(spec: Spec) -> Result<Encoder> {
-        only_known(
-            &spec.candidate_features,
-            &CANDIDATE_FEATURES,
-            "candidate feature",
-        )?;
-        only_known(&spec.step_features, &STEP_FEATURES, "step feature")?;
+        only_known(&spec.candidate_features, CANDIDATE_FEATURES, "candidate feature")?;
+        only_known(&spec.step_features, STEP_FEATURES, "step feature")?;
         Ok(Encoder {
+            eevdf: Eevdf::new(spec.eevdf_slice_ns, spec.eevdf_lag_limit_ns),
+            view: View::default(),
+            view_trusted: false,
             k: spec.candidates,
             cw: spec.candidate_width(),
             log_norm: spec.log_time_norm_us.ln_1p(),
@@ -389,6 +386,9 @@ impl Encoder {
                 .iter()
                 .any(|p| self.comm.starts_with(p.as_str()))
         });
+        if let Some(p) = prio {
+            self.eevdf.set_prio(pid, p);
+        }
         let t = self.tasks.entry(pid).or_default();
         if let Some(p) = prio {
             t.prio = p;
@@ -430,6 +430,8 @@ impl Encoder {
                     let running =
                         self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm).state == State::Running;
                     if !running {
+                        let new = ev.kind == EventKind::WakeupNew;
+                        self.eevdf.wakeup(pid, target, ts, new);
                         self.make_runnable(pid, target);
                         let t = self.tasks.get_mut(&pid).expect("learned above");
                         t.woken_ts = ts;
@@ -442,9 +444,10 @@ impl Encoder {
             }
             EventKind::Migrate => {
                 if let Some(pid) = ev.next_pid.filter(|&p| p != IDLE) {
-                    let t = self.tasks.entry(pid).or_default();
+                    self.tasks.entry(pid).or_default();
                     if let Some(dest) = ev.target_cpu {
-                        if t.state == State::Runnable {
+                        self.eevdf.migrate(pid, dest, ts);
+                        if self.tasks[&pid].state == State::Runnable {
                             self.make_runnable(pid, dest);
                         }
                         self.touch(dest, pid);
@@ -479,8 +482,33 @@ impl Encoder {
             .iter()
             .position(|&p| p == Some(nxt))
             .map_or(-1, |i| i as i32);
+        self.score_estimate(c, nxt);
         self.apply_switch(ev, prev, nxt, first, out.target);
         true
+    }
+
+    /// Whether CPU `c`'s picks have agreed with the estimate lately: at most
+    /// eevdf_trust_max_misses of the last eevdf_trust_window tasks picked there were not
+    /// eligible in it. Where tasks are grouped (cgroups, autogroup) a flat estimate is wrong,
+    /// and an untrusted one is left out of the step (features blank, order unused).
+    fn trusted(&self, c: u32) -> bool {
+        let misses = self.cpus.get(&c).map_or(0, |s| s.estimate_misses);
+        misses.count_ones() <= self.spec.eevdf_trust_max_misses
+    }
+
+    /// After a step: was the task picked (not idle) eligible in the estimate's view?
+    fn score_estimate(&mut self, c: u32, nxt: i32) {
+        if nxt == IDLE {
+            return;
+        }
+        let ok = self
+            .view
+            .get(nxt)
+            .is_some_and(|q| q.v <= self.view.avg && !q.delayed);
+        let w = self.spec.eevdf_trust_window;
+        let mask = if w >= 32 { u32::MAX } else { (1u32 << w) - 1 };
+        let s = self.cpus.entry(c).or_default();
+        s.estimate_misses = ((s.estimate_misses << 1) | u32::from(!ok)) & mask;
     }
 
     /// The step for a pick on `cpu` at `now` that has not happened yet: what the live agent
@@ -529,6 +557,8 @@ impl Encoder {
         out: &mut Step,
     ) {
         self.cpus.entry(c).or_default();
+        self.eevdf.view_into(c, now, &mut self.view);
+        self.view_trusted = self.trusted(c);
         self.order_candidates(c);
         out.cpu = c;
         out.prev_pid = prev;
@@ -546,8 +576,10 @@ impl Encoder {
     }
 
     /// Stage 1, at most `candidates - 1` tasks (slot 0 is idle): the tasks waiting in this
-    /// CPU's run queue (nearly every pick is one), longest off a CPU first (never ran first), so
-    /// that when more wait than there are slots the ones the fair class serves next are kept;
+    /// CPU's run queue (nearly every pick is one), in the estimated EEVDF order (`self.view`,
+    /// those it does not hold after the others), then longest off a CPU first (never ran
+    /// first), so that when more wait than there are slots the ones the fair class serves next
+    /// are kept;
     /// then the rest of the recent list, runnable elsewhere first, in recency order. Fills
     /// `self.order` with (pid, recency rank; `NOT_RECENT` for a queued task no longer there).
     fn order_candidates(&mut self, c: u32) {
@@ -556,9 +588,11 @@ impl Encoder {
         self.order.clear();
         self.rest.clear();
         self.waiting.clear();
+        let (view, miss, trusted) = (&self.view, self.view.order_len(), self.view_trusted);
         self.waiting.extend(s.queued.iter().map(|&pid| {
             let t = &self.tasks[&pid];
-            (t.last_out_ts, t.woken_ts, pid)
+            let rank = if trusted { view.rank(pid).unwrap_or(miss) } else { 0 };
+            (rank, t.last_out_ts, t.woken_ts, pid)
         }));
         if self.waiting.len() > slots {
             self.waiting.select_nth_unstable(slots);
@@ -566,7 +600,7 @@ impl Encoder {
         }
         self.waiting.sort_unstable();
         let rank_of = |pid: i32| s.recent.iter().position(|&p| p == pid).unwrap_or(NOT_RECENT);
-        self.order.extend(self.waiting.iter().map(|&(_, _, pid)| (pid, rank_of(pid))));
+        self.order.extend(self.waiting.iter().map(|&(_, _, _, pid)| (pid, rank_of(pid))));
         for (rank, &pid) in s.recent.iter().enumerate() {
             let t = self.tasks.get(&pid);
             let runnable = t.is_some_and(|t| t.state == State::Runnable);
@@ -695,6 +729,20 @@ impl Encoder {
             } else {
                 0.0
             };
+            let (view, clip) = (&self.view, self.spec.eevdf_clip_slices);
+            let queued = if self.view_trusted { view.get(pid) } else { None };
+            if let Some(q) = queued {
+                // queued on this CPU, as EEVDF would see it
+                let vslice = self.eevdf.vslice(q.w) as f64;
+                row[cc.eevdf_eligible] = b(q.v <= view.avg && !q.delayed);
+                row[cc.eevdf_lag] = clipped((view.avg - q.v) as f64 / vslice, clip) as f32;
+                row[cc.eevdf_deadline] = clipped((q.dl - view.avg) as f64 / vslice, clip) as f32;
+                row[cc.eevdf_delayed] = b(q.delayed);
+            }
+            row[cc.eevdf_rank] = match queued.and_then(|q| q.rank) {
+                Some(r) => (r as f64 / (k - 1) as f64).min(1.0) as f32,
+                None => 1.0,
+            };
             runnable += is_runnable as usize;
             woken_here += here as usize;
         }
@@ -730,6 +778,7 @@ impl Encoder {
         st[sc.nr_running] = nr_running.map_or(0.0, |n| (n.min(cap) as f64 / cap as f64) as f32);
         st[sc.runnable_candidates] = (runnable as f64 / (k - 1) as f64) as f32;
         st[sc.woken_here_candidates] = (woken_here as f64 / (k - 1) as f64) as f32;
+        st[sc.eevdf_trusted] = b(self.view_trusted);
         if (0..k as i32).contains(&s.last_pick_slot) {
             st[sc.onehot + s.last_pick_slot as usize] = 1.0;
         }
@@ -772,6 +821,7 @@ impl Encoder {
             t.cpu = Some(c);
             t.last_in_ts = now;
         }
+        self.eevdf.switch(c, now, prev, first, nxt);
         if !dead {
             self.touch(c, prev);
         }

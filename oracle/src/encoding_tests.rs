@@ -83,20 +83,20 @@ fn first_switch_has_only_the_idle_slot_and_misses_an_unknown_task() {
 }
 
 #[test]
-fn waiting_tasks_come_first_longest_off_a_cpu_first() {
+fn waiting_tasks_come_first_in_eevdf_order() {
     let (steps, k) = run(&[
         wake(1000, 0, 1),
         sw(2000, 0, 0, "R", 1), // 1 runs
         wake(3000, 0, 2),
         wake(4000, 0, 3),
-        sw(5000, 0, 1, "S", 2), // queued 2, 3 (never ran: by wake time); 1 ran, sleeps now
+        sw(5000, 0, 1, "S", 2), // queued 2, 3 (eligible; 2 placed first: earlier deadline); 1 sleeps
         sw(6000, 0, 2, "R+", 3), // queued 3; 2 running until this switch, 1 sleeping
         sw(7000, 0, 3, "S", 2), // queued 2 (preempted at 6000); 3 running, 1 sleeping
     ]);
     assert_eq!(pids(&steps[0]), vec![0, 1, -1, -1]);
     assert_eq!(steps[0].target, 1);
     let s = &steps[1];
-    assert_eq!(pids(s), vec![0, 2, 3, 1], "never ran: oldest wakeup first");
+    assert_eq!(pids(s), vec![0, 2, 3, 1], "EEVDF order: earliest deadline first");
     assert_eq!(s.target, 1);
     assert_eq!(k.c(s, 3, "is_prev"), 1.0);
     assert_eq!(k.c(s, 1, "woken_here"), 1.0);
@@ -130,22 +130,28 @@ fn waiting_tasks_come_first_longest_off_a_cpu_first() {
 }
 
 #[test]
-fn more_waiting_than_slots_keeps_the_longest_off_a_cpu() {
+fn more_waiting_than_slots_keeps_the_ones_eevdf_serves_first() {
     let (steps, k) = run(&[
         wake(1000, 0, 1),
         sw(1500, 0, 0, "R", 1),
-        sw(2000, 0, 1, "R+", 0), // 1 preempted at 2000
-        wake(3000, 0, 2),
+        sw(2000, 0, 1, "R+", 0), // 1 preempted at 2000: virtual 500, a new full slice
+        wake(3000, 0, 2),        // placed at the average (500), a full slice: deadline as 1's
         wake(4000, 0, 3),
-        wake(5000, 0, 4),
-        wake(5500, 0, 5), // recent cap 3: [5, 4, 3]; 2 dropped out of it, still waiting
+        Event::wakeup_new(5000, 0, task(4), Some(0)), // new: half a slice, earlier deadlines
+        Event::wakeup_new(5500, 0, task(5), Some(0)), // recent cap 3: [5, 4, 3]
         sw(6000, 0, 0, "R", 1),
     ]);
     let s = &steps[2];
-    assert_eq!(pids(s), vec![0, 2, 3, 4], "never ran first, by wake time; 5 and 1 are cut");
-    assert_eq!(s.target, -1, "the pick (1) was cut: a miss");
-    assert_eq!(k.c(s, 1, "recency_rank"), 1.0, "queued but out of the recent list");
-    assert_eq!(k.c(s, 3, "recency_rank"), 0.5, "4 is second in the recent list");
+    assert_eq!(
+        pids(s),
+        vec![0, 4, 5, 1],
+        "all eligible: earliest deadline first, then pid; 2 and 3 are cut"
+    );
+    assert_eq!(s.target, 3);
+    assert_eq!(k.c(s, 1, "recency_rank"), 0.5, "4 is second in the recent list");
+    assert_eq!(k.c(s, 3, "recency_rank"), 1.0, "queued but out of the recent list");
+    assert_eq!(k.c(s, 3, "eevdf_rank"), (2.0f64 / 3.0) as f32);
+    assert_eq!(k.c(s, 1, "eevdf_deadline"), (750_000.0f64 / 1_500_000.0 / 3.0) as f32);
 }
 
 #[test]
@@ -199,4 +205,110 @@ fn unknown_features_are_refused() {
     spec.candidate_features.push("future_feature".into());
     let e = Encoder::new(spec).err().unwrap().to_string();
     assert!(e.contains("future_feature"), "{e}");
+}
+
+#[test]
+fn waiting_tasks_follow_the_eevdf_estimate_and_carry_its_features() {
+    // 2 runs 1000..11000 (virtual 10000), 1 (woken at 2000, placed at the average 1000) runs
+    // 11000..12000 (to 2000), both preempted. At 13000 both wait; 2 has been off a CPU longer,
+    // but EEVDF's average is 6000 and only 1 is eligible: 1 comes first.
+    let (steps, k) = run(&[
+        wake(1000, 0, 2),
+        sw(1000, 0, 0, "R", 2),
+        wake(2000, 0, 1),
+        sw(11000, 0, 2, "R", 1),
+        sw(12000, 0, 1, "R", 0),
+        sw(13000, 0, 0, "R", 1),
+        sw(25000, 0, 1, "S", 0), // 1 ran to 14000 > average 12000: asleep but queued, delayed
+        sw(26000, 0, 0, "R", 2),
+    ]);
+    let slice = 1_500_000.0f64;
+    let clip = |x: f64| (x.clamp(-3.0, 3.0) / 3.0) as f32;
+    let s = &steps[3];
+    assert_eq!(pids(s), vec![0, 1, 2, -1], "the eligible one first");
+    assert_eq!(k.c(s, 1, "eevdf_eligible"), 1.0);
+    assert_eq!(k.c(s, 1, "eevdf_lag"), clip(4000.0 / slice));
+    assert_eq!(k.c(s, 1, "eevdf_deadline"), clip((1_502_000.0 - 6000.0) / slice));
+    assert_eq!(k.c(s, 1, "eevdf_rank"), 0.0);
+    assert_eq!(k.c(s, 2, "eevdf_eligible"), 0.0);
+    assert_eq!(k.c(s, 2, "eevdf_lag"), clip(-4000.0 / slice));
+    assert_eq!(k.c(s, 2, "eevdf_deadline"), clip((1_510_000.0 - 6000.0) / slice));
+    assert_eq!(k.c(s, 2, "eevdf_rank"), (1.0f64 / 3.0) as f32);
+    let s = &steps[5];
+    assert_eq!(pids(s), vec![0, 2, 1, -1], "1 sleeps: after the waiting 2");
+    assert_eq!(k.c(s, 2, "eevdf_delayed"), 1.0);
+    assert_eq!(k.c(s, 2, "eevdf_eligible"), 0.0);
+    assert_eq!(k.c(s, 2, "eevdf_rank"), 1.0, "not in the order");
+    assert_eq!(k.c(s, 2, "eevdf_lag"), clip(-2000.0 / slice));
+    assert_eq!(k.c(s, 1, "eevdf_delayed"), 0.0);
+    assert_eq!(k.c(s, 1, "eevdf_eligible"), 1.0);
+    assert_eq!(k.c(s, 1, "eevdf_rank"), 0.0);
+}
+
+#[test]
+fn the_step_only_path_and_the_live_question_agree_with_the_full_encoding() {
+    let events = [
+        wake(1000, 0, 2),
+        sw(1000, 0, 0, "R", 2),
+        wake(2000, 0, 1),
+        sw(11000, 0, 2, "R", 1),
+        sw(12000, 0, 1, "R", 0),
+        wake(12500, 0, 3),
+        sw(13000, 0, 0, "R", 1),
+    ];
+    let spec = small_spec();
+    let (mut full, mut lean) = (Encoder::new(spec.clone()).unwrap(), Encoder::new(spec.clone()).unwrap());
+    let (mut a, mut b, mut asked) = (Step::zeroed(&spec), Step::zeroed(&spec), Step::zeroed(&spec));
+    for ev in &events {
+        if ev.kind == trace::EventKind::Switch {
+            // asked before the switch arrives: the same rows, and nothing changes
+            full.decision_into(0, ev.ts_ns, Some("R"), None, &mut asked);
+            full.decision_into(0, ev.ts_ns, Some("R"), None, &mut asked);
+        }
+        let got = full.event_into(ev, &mut a);
+        assert_eq!(got, lean.event_step_into(ev, &mut b));
+        if got {
+            assert_eq!((&a.cand_pids, &a.step, a.target), (&b.cand_pids, &b.step, b.target));
+            assert_eq!((&asked.cand_pids, &asked.cands), (&a.cand_pids, &a.cands));
+        }
+    }
+}
+
+/// The estimate is trusted on a CPU only while its picks agree with it: here the kernel keeps
+/// picking task 1, which has run 10 ms more than task 2 and so is never eligible in the
+/// estimate. After the 7th such pick (eevdf_trust_max_misses is 6) the step says so and the
+/// candidates' eevdf_* features are blank.
+#[test]
+fn the_estimate_is_dropped_where_the_picks_disagree_with_it() {
+    let mut events = vec![wake(0, 0, 1), wake(0, 0, 2), sw(0, 0, 0, "R", 1)];
+    events.push(sw(10_000_000, 0, 1, "R", 2)); // 2 is eligible: agrees
+    let mut t = 10_000_000;
+    for _ in 0..8 {
+        t += 100_000;
+        events.push(sw(t, 0, 2, "R", 1)); // 1 is not: a miss
+        t += 100_000;
+        events.push(sw(t, 0, 1, "R", 2));
+    }
+    let (steps, cols) = run(&events);
+    assert_eq!(cols.spec.eevdf_trust_max_misses, 6);
+    assert_eq!(steps.len(), 18);
+    // step 2m picks 1 for the m-th time, so (i - 1) / 2 misses come before step i
+    for (i, st) in steps.iter().enumerate() {
+        let misses_before = i.saturating_sub(1) / 2;
+        let want = if misses_before <= 6 { 1.0 } else { 0.0 };
+        assert_eq!(cols.s(st, "eevdf_trusted"), want, "step {i}");
+    }
+    let ranked = |st: &Step| {
+        (1..4)
+            .filter(|&slot| cols.c(st, slot, "present") > 0.0 && cols.c(st, slot, "eevdf_rank") < 1.0)
+            .count()
+    };
+    assert_eq!(ranked(&steps[14]), 2, "trusted: both queued tasks ranked");
+    let last = steps.last().unwrap();
+    assert_eq!(ranked(last), 0, "untrusted: no ranks");
+    for slot in 1..4 {
+        assert_eq!(cols.c(last, slot, "eevdf_eligible"), 0.0);
+        assert_eq!(cols.c(last, slot, "eevdf_lag"), 0.0);
+        assert_eq!(cols.c(last, slot, "eevdf_deadline"), 0.0);
+    }
 }

@@ -5,8 +5,10 @@
 pub mod baselines;
 pub mod cli_encode;
 pub mod cli_eval;
+pub mod eevdf;
 pub mod encoding;
 pub mod events;
+mod int_map;
 pub mod live;
 pub mod model;
 pub mod native;
@@ -20,6 +22,8 @@ pub mod timing;
 
 #[cfg(test)]
 mod encoding_tests;
+#[cfg(test)]
+mod eevdf_tests;
 
 pub use encoding::{Encoder, Step};
 pub use model::{LstmState, OracleModel};

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 2;
+pub const ENCODING_VERSION: u32 = 3;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -31,6 +31,16 @@ pub struct Spec {
     pub nr_running_cap: u32,
     pub prio_base: f64,
     pub prio_scale: f64,
+    /// The EEVDF estimate's base slice (oracle/src/eevdf.rs).
+    pub eevdf_slice_ns: i64,
+    /// The most lag (virtual ns at nice 0) a sleeper keeps.
+    pub eevdf_lag_limit_ns: i64,
+    /// eevdf_lag and eevdf_deadline are clipped to this many virtual slices.
+    pub eevdf_clip_slices: f64,
+    /// The estimate is trusted on a CPU while at most `eevdf_trust_max_misses` of the last
+    /// `eevdf_trust_window` (<= 32) tasks picked there were not eligible in it.
+    pub eevdf_trust_window: u32,
+    pub eevdf_trust_max_misses: u32,
     pub kthread_comm_prefixes: Vec<String>,
     pub step_features: Vec<String>,
     pub candidate_features: Vec<String>,
@@ -44,6 +54,19 @@ impl Spec {
         }
         if spec.candidates < 2 || spec.recent_per_cpu < 2 || spec.nr_running_cap == 0 {
             bail!("encoding spec: candidates, recent_per_cpu must be >= 2 and nr_running_cap > 0");
+        }
+        // the estimate divides by the slice and the clip
+        if spec.eevdf_slice_ns <= 0
+            || spec.eevdf_lag_limit_ns < 0
+            || !(spec.eevdf_clip_slices > 0.0 && spec.eevdf_clip_slices.is_finite())
+        {
+            bail!(
+                "encoding spec: eevdf_slice_ns and eevdf_clip_slices must be > 0 and \
+                 eevdf_lag_limit_ns >= 0"
+            );
+        }
+        if !(1..=32).contains(&spec.eevdf_trust_window) {
+            bail!("encoding spec: eevdf_trust_window must be 1..=32");
         }
         Ok(spec)
     }

@@ -12,7 +12,7 @@
 //!   now running on CPU c?" (the encoder's decision step) and the best-ranked candidate that is
 //!   waiting for c is sent. BPF wakes us when a CPU's queue runs dry (refill_needed).
 //! - Pre-filter: the model ranks the encoder's candidate slots (31: the tasks waiting in the
-//!   CPU's run queue as the events tell it, longest off a CPU first, then other recent ones). A
+//!   CPU's run queue as the events tell it, in estimated EEVDF order, then other recent ones). A
 //!   waiting task outside them cannot be chosen by the model; when none of c's waiting tasks has
 //!   a slot, the decision falls back.
 //! - Fallback (counted by reason) is the vruntime order of c's waiting tasks: over the

@@ -1,0 +1,534 @@
+//! An estimate of EEVDF's per-CPU state, kept from the trace's events alone: the mirror of
+//! model/eevdf.py (its module doc gives the rules and why), bit-identical to it.
+//!
+//! The fair class picks, among the tasks queued on a CPU, the *eligible* one (virtual runtime
+//! at or below the queue's weighted average) with the earliest *virtual deadline*. Virtual
+//! runtime grows by time on the CPU x 1024 / weight(prio); a woken task is placed at the
+//! average minus the lag it kept (scaled so the average stays put), its deadline one virtual
+//! slice later (half for a new task); an ineligible sleeper stays queued, delayed, until it is
+//! eligible (DELAY_DEQUEUE, lag then zeroed: DELAY_ZERO); a migrating task keeps its lag and
+//! its deadline's distance.
+//!
+//! Integer arithmetic exactly as Python's: sums of w x v in i128, everything else in i64, and
+//! every Python `//` is a floored division (`div_euclid`; all divisors are positive). Python's
+//! sets are unordered, and only sums and sorted orders are observable, so members are kept in
+//! no order, and the delayed sleepers by pid (Python purges them in sorted pid order).
+//! [`Eevdf::view_into`] is pure: the live agent asks it for a decision without changing
+//! anything.
+
+use super::int_map::IntMap;
+
+/// sched_prio_to_weight, nice -20 .. 19.
+const PRIO_TO_WEIGHT: [i64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87,
+    70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/// sched_prio_to_weight; real-time (prio < 100) and unknown prios count as nice 0.
+pub fn weight_of(prio: i32) -> i64 {
+    match prio {
+        100..=139 => PRIO_TO_WEIGHT[(prio - 100) as usize],
+        _ => 1024,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entity {
+    /// Virtual runtime.
+    pub(crate) v: i64,
+    /// Virtual deadline.
+    pub(crate) dl: i64,
+    /// Lag kept while asleep (avg - v when it left the queue).
+    pub(crate) vlag: i64,
+    /// dl - v kept over a migration (-1: none).
+    pub(crate) rel: i64,
+    pub(crate) w: i64,
+    /// The queue it is on.
+    pub(crate) cpu: Option<u32>,
+    /// Asleep but still queued (DELAY_DEQUEUE).
+    pub(crate) delayed: bool,
+    /// Placed at least once (a first placement has no lag).
+    pub(crate) seen: bool,
+}
+
+impl Default for Entity {
+    fn default() -> Self {
+        Entity {
+            v: 0,
+            dl: 0,
+            vlag: 0,
+            rel: -1,
+            w: 1024,
+            cpu: None,
+            delayed: false,
+            seen: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Queue {
+    sum_w: i64,
+    /// Sum of w x v over the queued entities, the running one included.
+    sum_wv: i128,
+    /// The average when the queue was last non-empty.
+    zero: i64,
+    /// Queued pids, in no order.
+    members: Vec<i32>,
+    /// Delayed sleepers (a subset of `members`), sorted by pid.
+    delayed: Vec<i32>,
+    /// The task running here (0: idle).
+    curr: i32,
+    /// When curr's run time was last charged (-1: never).
+    last: i64,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            sum_w: 0,
+            sum_wv: 0,
+            zero: 0,
+            members: Vec::new(),
+            delayed: Vec::new(),
+            curr: 0,
+            last: -1,
+        }
+    }
+}
+
+impl Queue {
+    fn avg(&self) -> i64 {
+        if self.sum_w != 0 {
+            self.sum_wv.div_euclid(i128::from(self.sum_w)) as i64
+        } else {
+            self.zero
+        }
+    }
+
+    fn undelay(&mut self, pid: i32) {
+        if let Ok(i) = self.delayed.binary_search(&pid) {
+            self.delayed.remove(i);
+        }
+    }
+}
+
+/// The queues and the constants: the rules that touch one entity and its queue.
+struct Queues {
+    slice: i64,
+    lag_limit: i64,
+    map: IntMap<u32, Queue>,
+}
+
+impl Queues {
+    fn get(&mut self, c: u32) -> &mut Queue {
+        self.map.entry(c).or_default()
+    }
+
+    fn vslice(&self, e: &Entity) -> i64 {
+        (self.slice * 1024).div_euclid(e.w)
+    }
+
+    fn lag_of(&self, e: &Entity, avg: i64) -> i64 {
+        let limit = (self.lag_limit * 1024).div_euclid(e.w);
+        (-limit).max(limit.min(avg - e.v))
+    }
+
+    fn add(&mut self, c: u32, pid: i32, e: &mut Entity) {
+        let q = self.get(c);
+        q.sum_w += e.w;
+        q.sum_wv += i128::from(e.w) * i128::from(e.v);
+        if !q.members.contains(&pid) {
+            q.members.push(pid);
+        }
+        e.cpu = Some(c);
+        e.delayed = false;
+    }
+
+    fn remove(&mut self, pid: i32, e: &mut Entity) {
+        let q = self.get(e.cpu.expect("removed from a queue it is on"));
+        q.zero = q.avg();
+        q.sum_w -= e.w;
+        q.sum_wv -= i128::from(e.w) * i128::from(e.v);
+        if let Some(i) = q.members.iter().position(|&p| p == pid) {
+            q.members.swap_remove(i);
+        }
+        q.undelay(pid);
+        e.cpu = None;
+        e.delayed = false;
+    }
+
+    fn set_v(&mut self, e: &mut Entity, v: i64) {
+        if let Some(c) = e.cpu {
+            self.get(c).sum_wv += i128::from(e.w) * i128::from(v - e.v);
+        }
+        e.v = v;
+    }
+
+    /// place_entity() + enqueue: at the average minus the kept lag (scaled, as the kernel does,
+    /// so the average stays put), one virtual slice to the deadline.
+    fn place(&mut self, c: u32, pid: i32, e: &mut Entity, initial: bool) {
+        let q = self.get(c);
+        let (avg, sum_w) = (q.avg(), q.sum_w);
+        let mut lag = 0;
+        if !initial && e.seen && sum_w != 0 && e.vlag != 0 {
+            let scaled = i128::from(e.vlag) * i128::from(sum_w + e.w);
+            lag = scaled.div_euclid(i128::from(sum_w)) as i64;
+        }
+        e.v = avg - lag;
+        if e.rel >= 0 {
+            e.dl = e.v + e.rel;
+            e.rel = -1;
+        } else {
+            let vs = self.vslice(e);
+            e.dl = e.v + if initial { vs.div_euclid(2) } else { vs };
+        }
+        e.seen = true;
+        self.add(c, pid, e);
+    }
+
+    /// Out of its queue with its lag saved (update_entity_lag).
+    fn leave(&mut self, pid: i32, e: &mut Entity, keep_deadline: bool) {
+        let avg = self.get(e.cpu.expect("leaves a queue it is on")).avg();
+        e.vlag = self.lag_of(e, avg);
+        if keep_deadline {
+            e.rel = (e.dl - e.v).max(0);
+        }
+        self.remove(pid, e);
+    }
+
+    fn finish_delayed(&mut self, pid: i32, e: &mut Entity) {
+        self.leave(pid, e, false);
+        e.vlag = e.vlag.min(0); // DELAY_ZERO
+    }
+}
+
+/// One task queued on the viewed CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    pub pid: i32,
+    /// Virtual runtime (the running task's charged up to the view's time).
+    pub v: i64,
+    /// Virtual deadline.
+    pub dl: i64,
+    /// Weight.
+    pub w: i64,
+    /// Asleep but still queued.
+    pub delayed: bool,
+    /// Its index in EEVDF's order (None for a delayed one).
+    pub rank: Option<usize>,
+}
+
+/// What the encoder reads of one CPU's queue at one time (Python's `view` tuple: the average,
+/// the per-pid values, the order). Reused between calls: no allocation once warm.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// The weighted average virtual runtime.
+    pub avg: i64,
+    /// The queued tasks (delayed ones included), sorted by pid.
+    queued: Vec<Queued>,
+    /// Sort keys of the ones that are not delayed, in EEVDF's order: (not eligible, deadline,
+    /// pid).
+    order: Vec<(bool, i64, i32)>,
+}
+
+impl View {
+    /// The task `pid` if it is queued on the viewed CPU.
+    pub fn get(&self, pid: i32) -> Option<&Queued> {
+        self.queued
+            .binary_search_by_key(&pid, |q| q.pid)
+            .ok()
+            .map(|i| &self.queued[i])
+    }
+
+    /// Its index in EEVDF's order, None when the order does not hold it.
+    pub fn rank(&self, pid: i32) -> Option<usize> {
+        self.get(pid).and_then(|q| q.rank)
+    }
+
+    /// How many tasks the order holds.
+    pub fn order_len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// EEVDF's preference: eligible first, then earliest deadline, pid breaking ties.
+    pub fn order(&self) -> impl Iterator<Item = i32> + '_ {
+        self.order.iter().map(|&(_, _, pid)| pid)
+    }
+}
+
+/// The estimate: one entity per task seen, one queue per CPU.
+pub struct Eevdf {
+    ents: IntMap<i32, Entity>,
+    qs: Queues,
+}
+
+impl Eevdf {
+    /// `slice_ns` and `lag_limit_ns` as in the spec (eevdf_slice_ns, eevdf_lag_limit_ns).
+    pub fn new(slice_ns: i64, lag_limit_ns: i64) -> Eevdf {
+        Eevdf {
+            ents: IntMap::default(),
+            qs: Queues {
+                slice: slice_ns,
+                lag_limit: lag_limit_ns,
+                map: IntMap::default(),
+            },
+        }
+    }
+
+    /// The virtual slice of a task of weight `w`: slice x 1024 / w, floored.
+    pub fn vslice(&self, w: i64) -> i64 {
+        (self.qs.slice * 1024).div_euclid(w)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn entity(&self, pid: i32) -> Option<&Entity> {
+        self.ents.get(&pid)
+    }
+
+    pub fn set_prio(&mut self, pid: i32, prio: i32) {
+        let e = self.ents.entry(pid).or_default();
+        let w = weight_of(prio);
+        if w != e.w {
+            if let Some(c) = e.cpu {
+                let q = self.qs.get(c);
+                q.sum_w += w - e.w;
+                q.sum_wv += i128::from(w - e.w) * i128::from(e.v);
+            }
+            e.w = w;
+        }
+    }
+
+    /// update_curr(): the running task's virtual runtime up to `now`.
+    fn charge(&mut self, c: u32, now: i64) {
+        let q = self.qs.get(c);
+        let (curr, last) = (q.curr, q.last);
+        if curr != 0 && last >= 0 && now > last {
+            if let Some(e) = self.ents.get_mut(&curr).filter(|e| e.cpu == Some(c)) {
+                let v = e.v + ((now - last) * 1024).div_euclid(e.w);
+                self.qs.set_v(e, v);
+                if e.v >= e.dl {
+                    // slice used up: a new deadline
+                    e.dl = e.v + self.qs.vslice(e);
+                }
+            }
+        }
+        let q = self.qs.get(c);
+        q.last = q.last.max(now);
+    }
+
+    /// A wakeup of `pid` onto CPU `c` (`new`: wakeup_new).
+    pub fn wakeup(&mut self, pid: i32, c: u32, now: i64, new: bool) {
+        self.charge(c, now);
+        let e = self.ents.entry(pid).or_default();
+        let qs = &mut self.qs;
+        if e.cpu == Some(c) && e.delayed {
+            // requeue_delayed_entity()
+            let q = qs.get(c);
+            q.undelay(pid);
+            e.delayed = false;
+            let avg = q.avg();
+            if qs.lag_of(e, avg) > 0 {
+                // DELAY_ZERO: placed again with no lag
+                qs.remove(pid, e);
+                e.vlag = 0;
+                qs.place(c, pid, e, false);
+            }
+            return;
+        }
+        if let Some(old) = e.cpu {
+            if old == c && !e.delayed {
+                return; // already runnable here
+            }
+            self.charge(old, now); // the average it leaves, up to date
+            let e = self.ents.get_mut(&pid).expect("entered above");
+            if e.delayed {
+                self.qs.finish_delayed(pid, e);
+            } else {
+                self.qs.leave(pid, e, false);
+            }
+        }
+        let e = self.ents.get_mut(&pid).expect("entered above");
+        self.qs.place(c, pid, e, new);
+    }
+
+    /// `pid` moves to CPU `dest`.
+    pub fn migrate(&mut self, pid: i32, dest: u32, now: i64) {
+        let Some(e) = self.ents.get_mut(&pid) else {
+            return;
+        };
+        let Some(src) = e.cpu.filter(|&s| s != dest) else {
+            return;
+        };
+        if e.delayed {
+            // asleep: its wakeup places it
+            self.charge(src, now);
+            let e = self.ents.get_mut(&pid).expect("looked up above");
+            self.qs.finish_delayed(pid, e);
+            return;
+        }
+        if self.qs.get(src).curr == pid {
+            return; // running: its switch-out comes first
+        }
+        self.charge(src, now);
+        let e = self.ents.get_mut(&pid).expect("looked up above");
+        self.qs.leave(pid, e, true);
+        self.charge(dest, now);
+        let e = self.ents.get_mut(&pid).expect("looked up above");
+        self.qs.place(dest, pid, e, false);
+    }
+
+    /// `prev` leaves CPU `c` in state `first` (the prev_state's first byte: R, S, D, X, ...),
+    /// `nxt` takes it (0: idle).
+    pub fn switch(&mut self, c: u32, now: i64, prev: i32, first: Option<u8>, nxt: i32) {
+        let q = self.qs.get(c);
+        if q.curr != prev {
+            // The task the last switch put here left without a switch record (seen on 6.18:
+            // a picked task another one ran for, as proxy execution does): prev ran instead,
+            // and the other is taken out of the queue rather than left there, never charged.
+            let ghost = std::mem::replace(&mut q.curr, prev);
+            if let Some(e) = self.ents.get_mut(&ghost) {
+                if ghost != 0 && e.cpu == Some(c) && !e.delayed {
+                    self.qs.leave(ghost, e, false);
+                }
+            }
+        }
+        self.charge(c, now);
+        if prev != 0 {
+            self.switch_out(c, prev, first);
+        }
+        // delayed sleepers that became eligible would now be picked, and so dequeued (in pid
+        // order, as Python's sorted(); each dequeue moves the average the next one leaves at)
+        let avg = self.qs.get(c).avg();
+        let mut i = 0;
+        while let Some(&pid) = self.qs.get(c).delayed.get(i) {
+            let e = self
+                .ents
+                .get_mut(&pid)
+                .expect("a delayed task has an entity");
+            if e.v <= avg {
+                self.qs.finish_delayed(pid, e); // takes it out of `delayed`
+            } else {
+                i += 1;
+            }
+        }
+        if nxt != 0 {
+            let e = self.ents.entry(nxt).or_default();
+            if e.cpu != Some(c) {
+                if e.cpu.is_some() {
+                    self.qs.leave(nxt, e, false);
+                }
+                self.qs.place(c, nxt, e, false);
+            } else if e.delayed {
+                self.qs.get(c).undelay(nxt);
+                e.delayed = false;
+            }
+        }
+        let q = self.qs.get(c);
+        q.curr = nxt;
+        q.last = now;
+    }
+
+    fn switch_out(&mut self, c: u32, prev: i32, first: Option<u8>) {
+        let qs = &mut self.qs;
+        if matches!(first, Some(b'X' | b'Z')) {
+            if let Some(mut e) = self.ents.remove(&prev) {
+                if e.cpu.is_some() {
+                    qs.remove(prev, &mut e);
+                }
+            }
+            return;
+        }
+        let e = if first == Some(b'R') {
+            self.ents.entry(prev).or_default()
+        } else {
+            match self.ents.get_mut(&prev) {
+                Some(e) => e,
+                None => return,
+            }
+        };
+        if first == Some(b'R') {
+            if e.delayed && e.cpu == Some(c) {
+                qs.get(c).undelay(prev);
+                e.delayed = false;
+            }
+            if e.cpu != Some(c) {
+                if e.cpu.is_some() {
+                    qs.leave(prev, e, false);
+                }
+                qs.place(c, prev, e, false);
+            }
+            e.dl = e.v + qs.vslice(e); // switched out runnable: its slice ended
+        } else if e.cpu == Some(c) && !e.delayed {
+            let q = qs.get(c);
+            if e.v > q.avg() {
+                // not eligible: stays, delayed
+                e.delayed = true;
+                if let Err(i) = q.delayed.binary_search(&prev) {
+                    q.delayed.insert(i, prev);
+                }
+            } else {
+                qs.leave(prev, e, false);
+            }
+        } else if e.cpu.is_some() && e.cpu != Some(c) {
+            qs.leave(prev, e, false);
+        }
+    }
+
+    /// The tasks queued on `c` as of `now` into `out`: the running one charged up to `now`
+    /// without changing the state; the order is EEVDF's preference among those not delayed,
+    /// eligible first, then earliest deadline (pid breaks ties). Pure.
+    pub fn view_into(&self, c: u32, now: i64, out: &mut View) {
+        out.queued.clear();
+        out.order.clear();
+        let Some(q) = self.qs.map.get(&c) else {
+            out.avg = 0; // a queue never used: empty, average 0
+            return;
+        };
+        let mut sum_wv = q.sum_wv;
+        for &pid in &q.members {
+            let e = &self.ents[&pid];
+            let (mut v, mut dl) = (e.v, e.dl);
+            if pid == q.curr && q.last >= 0 && now > q.last {
+                // as charge() would
+                let dv = ((now - q.last) * 1024).div_euclid(e.w);
+                sum_wv += i128::from(e.w) * i128::from(dv);
+                v += dv;
+                if v >= dl {
+                    dl = v + self.qs.vslice(e);
+                }
+            }
+            let delayed = q.delayed.binary_search(&pid).is_ok();
+            out.queued.push(Queued {
+                pid,
+                v,
+                dl,
+                w: e.w,
+                delayed,
+                rank: None,
+            });
+        }
+        out.avg = if q.sum_w != 0 {
+            sum_wv.div_euclid(i128::from(q.sum_w)) as i64
+        } else {
+            q.zero
+        };
+        out.queued.sort_unstable_by_key(|q| q.pid);
+        let avg = out.avg;
+        out.order.extend(
+            out.queued
+                .iter()
+                .filter(|q| !q.delayed)
+                .map(|q| (q.v > avg, q.dl, q.pid)),
+        );
+        out.order.sort_unstable();
+        for (r, &(_, _, pid)) in out.order.iter().enumerate() {
+            let i = out
+                .queued
+                .binary_search_by_key(&pid, |q| q.pid)
+                .expect("ordered from queued");
+            out.queued[i].rank = Some(r);
+        }
+    }
+}

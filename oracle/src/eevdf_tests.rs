@@ -1,0 +1,212 @@
+//! The EEVDF estimate on hand-computed cases (model/eevdf.py gives the same numbers; the
+//! round-trip test compares the two on real traces). Spec constants: slice 1.5 ms, lag limit
+//! 4 ms, so a nice-0 task's virtual slice is 1_500_000.
+
+use super::eevdf::{Eevdf, Entity, View};
+
+const NEW: bool = true;
+
+fn estimate() -> Eevdf {
+    Eevdf::new(1_500_000, 4_000_000)
+}
+
+fn ent(x: &Eevdf, pid: i32) -> Entity {
+    x.entity(pid).unwrap().clone()
+}
+
+fn view(x: &Eevdf, c: u32, now: i64) -> View {
+    let mut v = View::default();
+    x.view_into(c, now, &mut v);
+    v
+}
+
+/// (avg, [(pid, v, dl, w)] by pid, order).
+type Seen = (i64, Vec<(i32, i64, i64, i64)>, Vec<i32>);
+
+fn seen(v: &View, pids: &[i32]) -> Seen {
+    let q = pids
+        .iter()
+        .map(|&p| v.get(p).map_or((p, -1, -1, -1), |q| (p, q.v, q.dl, q.w)))
+        .collect();
+    (v.avg, q, v.order().collect())
+}
+
+/// 1 and 2 woken new on CPU 0, 1 running from 0; at 3000 it sleeps while 2 takes the CPU.
+/// 1 has run 3000 virtual ns to 2's 1000: above the average (2000), so it stays queued,
+/// delayed.
+fn one_sleeps_ineligible() -> Eevdf {
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW);
+    x.switch(0, 0, 0, None, 1);
+    x.wakeup(2, 0, 1000, NEW); // 1 charged to 1000; 2 placed at the average, half a slice
+    assert_eq!((ent(&x, 2).v, ent(&x, 2).dl), (1000, 751_000));
+    x.switch(0, 3000, 1, Some(b'S'), 2);
+    let e = ent(&x, 1);
+    assert_eq!(
+        (e.v, e.dl, e.delayed, e.cpu),
+        (3000, 750_000, true, Some(0))
+    );
+    x
+}
+
+#[test]
+fn a_new_task_starts_at_the_average_with_half_a_slice() {
+    let mut x = estimate();
+    x.set_prio(3, 121); // nice 1: weight 820, virtual slice 1_536_000_000 / 820 = 1_873_170
+    x.wakeup(3, 1, 0, NEW);
+    let e = ent(&x, 3);
+    assert_eq!((e.v, e.dl, e.w), (0, 936_585, 820));
+}
+
+#[test]
+fn placement_scales_the_kept_lag_with_floored_division() {
+    let mut x = one_sleeps_ineligible();
+    x.set_prio(3, 121);
+    x.wakeup(3, 1, 0, NEW); // CPU 1: 3 alone, weight 820, average 0
+    // 1 wakes on CPU 1 while delayed on CPU 0. CPU 0 is charged first (2 has run 1000 more:
+    // v 2000, average (3000 + 2000) / 2 = 2500), so 1 leaves with lag 2500 - 3000 = -500
+    // (negative: DELAY_ZERO keeps it), placed on CPU 1 with that lag scaled by
+    // (820 + 1024) / 820: -922_000 / 820 = -1124.4, floored to -1125 (not -1124).
+    x.wakeup(1, 1, 4000, false);
+    let e = ent(&x, 1);
+    assert_eq!(
+        (e.vlag, e.v, e.dl, e.cpu),
+        (-500, 1125, 1125 + 1_500_000, Some(1))
+    );
+    assert_eq!(ent(&x, 2).v, 2000, "CPU 0 charged before 1 left it");
+    // average (1024 x 1125) / 1844 = 624.7, floored; 3 is eligible, 1 is not.
+    assert_eq!(
+        seen(&view(&x, 1, 4000), &[1, 3]),
+        (
+            624,
+            vec![(1, 1125, 1_501_125, 1024), (3, 0, 936_585, 820)],
+            vec![3, 1]
+        )
+    );
+    // CPU 0 kept 2 alone, charged in the view (not the state) for its 1000 ns more running.
+    assert_eq!(
+        seen(&view(&x, 0, 5000), &[2]),
+        (3000, vec![(2, 3000, 751_000, 1024)], vec![2])
+    );
+    assert_eq!(ent(&x, 2).v, 2000, "a view changes nothing");
+}
+
+#[test]
+fn a_delayed_sleeper_is_queued_but_out_of_the_order() {
+    let x = one_sleeps_ineligible();
+    let v = view(&x, 0, 3000);
+    assert_eq!(
+        seen(&v, &[1, 2]),
+        (
+            2000,
+            vec![(1, 3000, 750_000, 1024), (2, 1000, 751_000, 1024)],
+            vec![2]
+        )
+    );
+    assert!(v.get(1).unwrap().delayed && v.rank(1).is_none());
+    assert_eq!(v.rank(2), Some(0));
+}
+
+#[test]
+fn requeue_of_a_delayed_sleeper_zeroes_a_positive_lag() {
+    // Woken at 3500: 2 has run to 1500, the average is 2250, 1 (3000) still owes: it is just
+    // requeued where it is.
+    let mut x = one_sleeps_ineligible();
+    x.wakeup(1, 0, 3500, false);
+    let e = ent(&x, 1);
+    assert_eq!((e.v, e.dl, e.delayed, e.vlag), (3000, 750_000, false, 0));
+    assert_eq!(view(&x, 0, 3500).order().collect::<Vec<_>>(), vec![2, 1]);
+    // Woken at 7000: 2 has run to 5000, the average is 4000, 1 is owed 1000: DELAY_ZERO
+    // places it again with no lag, at the average of the others (5000), a full slice.
+    let mut x = one_sleeps_ineligible();
+    x.wakeup(1, 0, 7000, false);
+    let e = ent(&x, 1);
+    assert_eq!(
+        (e.v, e.dl, e.delayed, e.vlag, e.cpu),
+        (5000, 1_505_000, false, 0, Some(0))
+    );
+    assert_eq!(seen(&view(&x, 0, 7000), &[]).0, 5000);
+}
+
+#[test]
+fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
+    let mut x = one_sleeps_ineligible();
+    // 2 runs to 5000 and is preempted (its slice renewed): average 4000 >= 1's 3000.
+    x.switch(0, 7000, 2, Some(b'R'), 2);
+    let e = ent(&x, 1);
+    assert_eq!(
+        (e.cpu, e.delayed, e.vlag),
+        (None, false, 0),
+        "lag 1000 zeroed"
+    );
+    let e = ent(&x, 2);
+    assert_eq!((e.v, e.dl), (5000, 1_505_000));
+    assert_eq!(seen(&view(&x, 0, 7000), &[1, 2]).0, 5000);
+}
+
+#[test]
+fn migration_keeps_the_lag_and_the_relative_deadline() {
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW);
+    x.switch(0, 0, 0, None, 1);
+    x.wakeup(2, 0, 1000, NEW); // v 1000, deadline 751_000: 750_000 ahead
+    x.wakeup(3, 1, 2000, NEW); // CPU 1: 3 alone at 0
+                               // At 5000 1 has run to 5000, CPU 0's average is 3000: 2 leaves with lag 2000, placed on
+                               // CPU 1 at 0 - 2000 x 2048 / 1024 = -4000, its deadline still 750_000 ahead.
+    x.migrate(2, 1, 5000);
+    let e = ent(&x, 2);
+    assert_eq!(
+        (e.vlag, e.v, e.dl, e.rel, e.cpu),
+        (2000, -4000, 746_000, -1, Some(1))
+    );
+    assert_eq!(
+        seen(&view(&x, 1, 5000), &[2, 3]),
+        (
+            -2000,
+            vec![(2, -4000, 746_000, 1024), (3, 0, 750_000, 1024)],
+            vec![2, 3]
+        )
+    );
+    assert_eq!(
+        seen(&view(&x, 0, 5000), &[1]),
+        (5000, vec![(1, 5000, 750_000, 1024)], vec![1])
+    );
+    // the running task is not moved by a migrate event: its switch-out comes first
+    x.migrate(1, 1, 6000);
+    assert_eq!(ent(&x, 1).cpu, Some(0));
+}
+
+#[test]
+fn a_negative_average_floors() {
+    // As above with 3 at nice 1 (weight 820): 2's lag 2000 scales to 2000 x 1844 / 820 =
+    // 4497.6, floored to 4497; CPU 1's average is then 1024 x -4497 / 1844 = -2497.2, floored
+    // to -2498 (truncation would say -2497).
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW);
+    x.switch(0, 0, 0, None, 1);
+    x.wakeup(2, 0, 1000, NEW);
+    x.set_prio(3, 121);
+    x.wakeup(3, 1, 2000, NEW);
+    x.migrate(2, 1, 5000);
+    let v = view(&x, 1, 5000);
+    assert_eq!(
+        seen(&v, &[2, 3]),
+        (
+            -2498,
+            vec![(2, -4497, 745_503, 1024), (3, 0, 936_585, 820)],
+            vec![2, 3]
+        )
+    );
+}
+
+#[test]
+fn a_view_renews_a_used_up_deadline_as_charging_would() {
+    let mut x = one_sleeps_ineligible();
+    // 2 runs from 3000 with v 1000 and deadline 751_000: 750_000 ns later it has used it up
+    let now = 3000 + 750_000;
+    let v = view(&x, 0, now);
+    assert_eq!(v.get(2).map(|q| (q.v, q.dl)), Some((751_000, 2_251_000)));
+    assert_eq!(ent(&x, 2).dl, 751_000, "a view changes nothing");
+    x.switch(0, now, 2, Some(b'S'), 0);
+    assert_eq!(ent(&x, 2).dl, 2_251_000, "charging renews it the same way");
+}
