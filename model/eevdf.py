@@ -16,6 +16,7 @@ time), its slice depends on the CPU count, and cgroups nest queues; the trace ha
 Everything is integer arithmetic with floored division, so oracle/src/eevdf.rs, its mirror,
 computes bit-identical state (the round-trip test checks the features).
 """
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 PRIO_TO_WEIGHT = [
@@ -60,20 +61,14 @@ class Eevdf:
     def __init__(self, spec):
         self.slice = spec["eevdf_slice_ns"]
         self.lag_limit = spec["eevdf_lag_limit_ns"]
-        self.ents = {}
-        self.queues = {}
+        self.ents = defaultdict(Entity)     # .get() and `in` never create one
+        self.queues = defaultdict(Queue)
 
     def queue(self, c):
-        q = self.queues.get(c)
-        if q is None:
-            q = self.queues[c] = Queue()
-        return q
+        return self.queues[c]
 
     def ent(self, pid):
-        e = self.ents.get(pid)
-        if e is None:
-            e = self.ents[pid] = Entity()
-        return e
+        return self.ents[pid]
 
     def vslice(self, e):
         return self.slice * 1024 // e.w
