@@ -57,6 +57,31 @@ class Queue:
     last: int = -1        # when curr's run time was last charged
 
 
+@dataclass
+class Queued:
+    v: int                # virtual runtime (the running task's charged up to the view's time)
+    dl: int               # virtual deadline
+    w: int
+    delayed: bool         # asleep but still queued
+
+
+class View:
+    """What the encoder reads of one CPU's queue at one time (oracle/src/eevdf.rs: `View`)."""
+
+    def __init__(self, avg, queued):
+        self.avg = avg
+        self.queued = queued      # pid -> Queued
+        order = sorted((p for p, q in queued.items() if not q.delayed),
+                       key=lambda p: (not self.eligible(p), queued[p].dl, p))
+        self.rank = {p: i for i, p in enumerate(order)}   # EEVDF's preference: eligible first,
+        # then earliest deadline, pid breaking ties; delayed sleepers are not in it
+
+    def eligible(self, pid):
+        """Queued here, not delayed, virtual runtime at or below the weighted average."""
+        q = self.queued.get(pid)
+        return q is not None and not q.delayed and q.v <= self.avg
+
+
 class Eevdf:
     def __init__(self, spec):
         self.slice = spec["eevdf_slice_ns"]
@@ -244,16 +269,10 @@ class Eevdf:
                 e.delayed = False
         q.curr, q.last = nxt, now
 
-    def exited(self, pid):
-        e = self.ents.pop(pid, None)
-        if e is not None and e.cpu >= 0:
-            self.remove(pid, e)
-
     # -- what the encoder reads (pure: nothing changes) -----------------------------------
     def view(self, c, now):
-        """(avg, {pid: (v, dl, w)}, order) for the tasks queued on c and not delayed, as of
-        `now`: the running task charged up to now without changing the state; `order` is
-        EEVDF's preference, eligible first, then earliest deadline (pid breaks ties)."""
+        """The tasks queued on c (delayed ones included) as of `now`: the running task charged
+        up to now without changing the state."""
         q = self.queue(c)
         sum_wv = q.sum_wv
         vals = {}
@@ -266,8 +285,5 @@ class Eevdf:
                 v += dv
                 if v >= dl:
                     dl = v + self.vslice(e)
-            vals[pid] = (v, dl, e.w)
-        avg = sum_wv // q.sum_w if q.sum_w else q.zero
-        order = sorted((p for p in vals if p not in q.delayed),
-                       key=lambda p: (vals[p][0] > avg, vals[p][1], p))
-        return avg, vals, order
+            vals[pid] = Queued(v, dl, e.w, pid in q.delayed)
+        return View(sum_wv // q.sum_w if q.sum_w else q.zero, vals)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .eevdf import Eevdf
+from .eevdf import Eevdf, View
 from .errors import BadInput
 
 SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
@@ -223,17 +223,15 @@ class Encoder:
         """After a step: was the task picked (not idle) eligible in the estimate's view?"""
         if nxt == IDLE:
             return
-        avg, vals, _ = self.view
-        ok = nxt in vals and vals[nxt][0] <= avg and nxt not in self.eevdf.queue(c).delayed
         s = self.cpu(c)
-        s.estimate_misses = ((s.estimate_misses << 1) | (not ok)) & self.trust_mask
+        s.estimate_misses = ((s.estimate_misses << 1) | (not self.view.eligible(nxt))) & self.trust_mask
 
     def decision_step(self, c, now, prev, prev_tgid, first, nr_running):
         """Stages 1-3: candidates, their rows, the step row."""
         s = self.cpu(c)
         self.view = self.eevdf.view(c, now)
         trusted = self.trusted(s)
-        view = self.view if trusted else (self.view[0], {}, [])
+        view = self.view if trusted else View(self.view.avg, {})
         cand_pids = self.order_candidates(s, view)
         cands, counts = self.candidate_rows(s, c, now, cand_pids, prev, prev_tgid, view)
         step = self.step_row(s, now, prev, first, nr_running, counts)
@@ -248,8 +246,7 @@ class Encoder:
         recency order; None fills the empty slots."""
         k = self.k
         tasks = self.tasks
-        rank = {p: i for i, p in enumerate(view[2])}
-        miss = len(rank)
+        rank, miss = view.rank, len(view.rank)
         waiting = sorted(s.queued, key=lambda p: (rank.get(p, miss), tasks[p].last_out_ts,
                                                   tasks[p].woken_ts, p))[:k - 1]
         rest = [p for p in s.recent if p not in s.queued]
@@ -261,9 +258,6 @@ class Encoder:
         """Stage 2: one feature row per candidate slot; returns them and the (runnable, woken
         here) counts."""
         k, ci = self.k, self.ci
-        avg, vals, order = view
-        eevdf_rank = {p: i for i, p in enumerate(order)}
-        delayed = self.eevdf.queue(c).delayed
         rank = {pid: i for i, pid in enumerate(s.recent)}
         cands = np.zeros((k, len(self.spec["candidate_features"])), dtype=np.float32)
         runnable = woken_here = 0
@@ -306,14 +300,14 @@ class Encoder:
             row[ci['last_run']] = self.tlog(t.last_run_ns, 0) if t.last_in_ts >= 0 else 0.0
             d = t.runtime_ns - mean_rt
             row[ci['runtime_rel']] = math.copysign(self.tlog(abs(d), 0), d) if d else 0.0
-            if pid in vals:   # queued on this CPU, as EEVDF would see it
-                v, dl, w = vals[pid]
-                vslice = float(self.eevdf.slice * 1024 // w)
-                row[ci['eevdf_eligible']] = 1.0 if v <= avg and pid not in delayed else 0.0
-                row[ci['eevdf_lag']] = self.clipped((avg - v) / vslice)
-                row[ci['eevdf_deadline']] = self.clipped((dl - avg) / vslice)
-                row[ci['eevdf_delayed']] = 1.0 if pid in delayed else 0.0
-            r = eevdf_rank.get(pid)
+            q = view.queued.get(pid)
+            if q is not None:   # queued on this CPU, as EEVDF would see it
+                vslice = float(self.eevdf.slice * 1024 // q.w)
+                row[ci['eevdf_eligible']] = 1.0 if view.eligible(pid) else 0.0
+                row[ci['eevdf_lag']] = self.clipped((view.avg - q.v) / vslice)
+                row[ci['eevdf_deadline']] = self.clipped((q.dl - view.avg) / vslice)
+                row[ci['eevdf_delayed']] = 1.0 if q.delayed else 0.0
+            r = view.rank.get(pid)
             row[ci['eevdf_rank']] = min(r / (k - 1), 1.0) if r is not None else 1.0
             runnable += is_runnable
             woken_here += here

@@ -220,6 +220,13 @@ pub struct Queued {
     pub rank: Option<usize>,
 }
 
+impl Queued {
+    /// Not delayed, virtual runtime at or below the queue's weighted average `avg`.
+    pub fn eligible(&self, avg: i64) -> bool {
+        !self.delayed && self.v <= avg
+    }
+}
+
 /// What the encoder reads of one CPU's queue at one time (Python's `view` tuple: the average,
 /// the per-pid values, the order). Reused between calls: no allocation once warm.
 #[derive(Clone, Debug, Default)]
@@ -520,7 +527,7 @@ impl Eevdf {
             out.queued
                 .iter()
                 .filter(|q| !q.delayed)
-                .map(|q| (q.v > avg, q.dl, q.pid)),
+                .map(|q| (!q.eligible(avg), q.dl, q.pid)),
         );
         out.order.sort_unstable();
         for (r, &(_, _, pid)) in out.order.iter().enumerate() {

@@ -504,7 +504,7 @@ impl Encoder {
         let ok = self
             .view
             .get(nxt)
-            .is_some_and(|q| q.v <= self.view.avg && !q.delayed);
+            .is_some_and(|q| q.eligible(self.view.avg));
         let w = self.spec.eevdf_trust_window;
         let mask = if w >= 32 { u32::MAX } else { (1u32 << w) - 1 };
         let s = self.cpus.entry(c).or_default();
@@ -734,7 +734,7 @@ impl Encoder {
             if let Some(q) = queued {
                 // queued on this CPU, as EEVDF would see it
                 let vslice = self.eevdf.vslice(q.w) as f64;
-                row[cc.eevdf_eligible] = b(q.v <= view.avg && !q.delayed);
+                row[cc.eevdf_eligible] = b(q.eligible(view.avg));
                 row[cc.eevdf_lag] = clipped((view.avg - q.v) as f64 / vslice, clip) as f32;
                 row[cc.eevdf_deadline] = clipped((q.dl - view.avg) as f64 / vslice, clip) as f32;
                 row[cc.eevdf_delayed] = b(q.delayed);
