@@ -24,6 +24,12 @@ record_env() {
   if [ -d "$SCX_SYS" ]; then fact sched_ext_present yes; else fact sched_ext_present no; fi
   fact state_before "$(scx_state)"
   [ -e /sys/kernel/btf/vmlinux ] && fact btf_present yes || fact btf_present no
+  # The fair class's own settings: what EEVDF's picks (and the encoder's estimate of them,
+  # model/eevdf.py) depend on.
+  [ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+  fact sched_features "$(cat /sys/kernel/debug/sched/features 2>/dev/null)"
+  fact sched_base_slice_ns "$(cat /sys/kernel/debug/sched/base_slice_ns 2>/dev/null)"
+  fact sched_autogroup_enabled "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)"
 }
 
 # wait_state WANT SECS: poll until the sched_ext state is WANT; prints the seconds it took.
