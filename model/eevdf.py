@@ -99,6 +99,7 @@ class Eevdf:
         return self.ents[pid]
 
     def vslice(self, e):
+        """The virtual slice of `e` (an Entity or a Queued: its weight w), floored."""
         return self.slice * 1024 // e.w
 
     @staticmethod

@@ -302,7 +302,7 @@ class Encoder:
             row[ci['runtime_rel']] = math.copysign(self.tlog(abs(d), 0), d) if d else 0.0
             q = view.queued.get(pid)
             if q is not None:   # queued on this CPU, as EEVDF would see it
-                vslice = float(self.eevdf.slice * 1024 // q.w)
+                vslice = float(self.eevdf.vslice(q))
                 row[ci['eevdf_eligible']] = 1.0 if view.eligible(pid) else 0.0
                 row[ci['eevdf_lag']] = self.clipped((view.avg - q.v) / vslice)
                 row[ci['eevdf_deadline']] = self.clipped((q.dl - view.avg) / vslice)

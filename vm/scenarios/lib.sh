@@ -25,8 +25,7 @@ record_env() {
   fact state_before "$(scx_state)"
   [ -e /sys/kernel/btf/vmlinux ] && fact btf_present yes || fact btf_present no
   # The fair class's own settings: what EEVDF's picks (and the encoder's estimate of them,
-  # model/eevdf.py) depend on.
-  [ -d /sys/kernel/debug/sched ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+  # model/eevdf.py) depend on. /init has mounted debugfs.
   fact sched_features "$(cat /sys/kernel/debug/sched/features 2>/dev/null)"
   fact sched_base_slice_ns "$(cat /sys/kernel/debug/sched/base_slice_ns 2>/dev/null)"
   fact sched_autogroup_enabled "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)"
