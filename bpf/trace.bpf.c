@@ -417,6 +417,14 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	e->prev_state = prev_state;
 	e->prev_exit_state = HAVE_RO ? TASK_RO(prev)->exit_state : BPF_CORE_READ(prev, exit_state);
+	/*
+	 * The CPU time the kernel charged prev, up to this switch (update_curr() ran
+	 * before the pick): EEVDF's virtual runtime grows by exactly this, which a
+	 * timestamp difference only approximates (it also counts IRQ time and the
+	 * path through __schedule()).
+	 */
+	e->prev_runtime = HAVE_RO ? TASK_RO(prev)->se.sum_exec_runtime
+				  : BPF_CORE_READ(prev, se.sum_exec_runtime);
 	if (preempt)
 		e->flags |= OT_F_PREEMPT;
 	read_nr_running(e, my_rq(&s), prev);

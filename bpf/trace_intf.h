@@ -81,6 +81,7 @@ struct ot_event {
 	s32	next_tgid;
 	s32	next_prio;
 	u32	__pad;
+	u64	prev_runtime;	/* switch: prev->se.sum_exec_runtime, its CPU time so far */
 };
 
 /*

@@ -230,6 +230,9 @@ pub struct Event {
     pub next_prio: Option<i32>,
     pub nr_running: Option<u32>,
     pub target_cpu: Option<u32>,
+    /// `switch`: the outgoing task's total CPU time as the kernel charged it (its
+    /// `se.sum_exec_runtime`) when it was switched out.
+    pub prev_runtime_ns: Option<u64>,
 }
 
 impl Event {
@@ -251,6 +254,7 @@ impl Event {
             next_prio: None,
             nr_running: None,
             target_cpu: None,
+            prev_runtime_ns: None,
         }
     }
 

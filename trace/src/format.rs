@@ -8,7 +8,9 @@ use anyhow::{bail, Result};
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
 /// Column names, in file order (both formats).
-pub const COLUMNS: [&str; 14] = [
+/// `prev_runtime_ns` came last, later than the others: readers accept files without it
+/// (see [`COLUMNS_V1_0`]).
+pub const COLUMNS: [&str; 15] = [
     "ts_ns",
     "cpu",
     "event",
@@ -23,7 +25,11 @@ pub const COLUMNS: [&str; 14] = [
     "next_prio",
     "nr_running",
     "target_cpu",
+    "prev_runtime_ns",
 ];
+
+/// The columns of files written before `prev_runtime_ns` existed (read as null there).
+pub const COLUMNS_V1_0: usize = 14;
 
 /// On-disk format, chosen from the file extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -140,7 +140,7 @@ fn csv_bad_row_names_file_and_line() {
         .lines()
         .map(String::from)
         .collect();
-    lines[2] = "12,0,sleep,,,,,,,,,,,".into();
+    lines[2] = "12,0,sleep,,,,,,,,,,,,".into();
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
     let err = format!(
         "{:#}",
@@ -156,4 +156,29 @@ fn wrong_extension_is_a_clear_error() {
         .unwrap()
         .to_string();
     assert!(err.contains(".parquet or .csv"), "{err}");
+}
+
+/// A file from before `prev_runtime_ns` (14 columns) still reads, the column null: CSV here;
+/// the Parquet case is every trace in data/host/ (model/tests, scx_oracle eval).
+#[test]
+fn csv_without_the_runtime_column_reads_it_as_null() {
+    let dir = scratch_dir("old-csv");
+    let p = dir.join("old.csv");
+    let evs = random_events(3, 50);
+    write(&p, &evs, WriterOptions::default());
+    // drop the last column from the header and every row
+    let text = std::fs::read_to_string(&p).unwrap();
+    let old: String = text
+        .lines()
+        .map(|l| if l.starts_with('#') { l.to_string() } else { l[..l.rfind(',').unwrap()].to_string() })
+        .map(|l| l + "\n")
+        .collect();
+    assert!(old.starts_with("ts_ns,") && old.lines().next().unwrap().ends_with(",target_cpu"));
+    std::fs::write(&p, old).unwrap();
+    let back = TraceReader::open(&p).unwrap().read_all().unwrap();
+    assert_eq!(back.len(), evs.len());
+    for (a, b) in evs.iter().zip(&back) {
+        assert_eq!(b.prev_runtime_ns, None);
+        assert_eq!(Event { prev_runtime_ns: None, ..*a }, *b);
+    }
 }

@@ -127,7 +127,9 @@ impl Decoder {
             intf::SWITCH => {
                 let bits = report_bits(r.flags & intf::F_PREEMPT != 0, r.prev_state, r.prev_exit_state as u32);
                 let state: ShortStr = state_from_report_bits(bits);
-                Event::switch(r.ts, r.cpu, prev(), Some(state), next())
+                let mut ev = Event::switch(r.ts, r.cpu, prev(), Some(state), next());
+                ev.prev_runtime_ns = Some(r.prev_runtime);
+                ev
             }
             intf::WAKEUP => Event::wakeup(r.ts, r.cpu, next(), Some(r.target_cpu)),
             intf::WAKEUP_NEW => Event::wakeup_new(r.ts, r.cpu, next(), Some(r.target_cpu)),
@@ -168,7 +170,7 @@ mod tests {
     #[test]
     fn record_layout_matches_bpf() {
         // 8 + 14 * 4: no hidden padding; the comms sent follow it.
-        assert_eq!(std::mem::size_of::<ot_event>(), 64);
+        assert_eq!(std::mem::size_of::<ot_event>(), 72);
         assert_eq!(std::mem::size_of::<intf::ot_comm_slot>(), 8 + intf::COMM_LEN);
     }
 

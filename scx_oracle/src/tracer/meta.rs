@@ -30,12 +30,21 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
         ("hostname", host),
         ("tracer", "raw_tp".into()),
     ];
-    for (k, v) in ours {
+    let slice = base_slice_ns().map(|ns| ("sched_base_slice_ns", ns.to_string()));
+    for (k, v) in ours.into_iter().chain(slice) {
         if m.get(k).is_none() {
             m.insert(k, v)?;
         }
     }
     Ok(m)
+}
+
+/// The fair class's base slice (ns) on this kernel, from debugfs (root, debugfs mounted).
+/// EEVDF's deadlines are a slice apart, so the encoders' estimate of them uses it when a
+/// trace has it: it depends on the kernel (0.7 ms x (1 + log2 CPUs) on 7.x) and a sysctl.
+fn base_slice_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/sys/kernel/debug/sched/base_slice_ns").ok()?;
+    s.trim().parse().ok().filter(|&ns| ns > 0)
 }
 
 /// (kernel release, hostname) from uname(2).

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::ReadOptions;
 use crate::event::{Event, EventKind, ShortStr};
-use crate::format::COLUMNS;
+use crate::format::{COLUMNS, COLUMNS_V1_0};
 use crate::meta::TraceMeta;
 
 /// Largest metadata trailer we look for at the end of the file.
@@ -21,6 +21,8 @@ pub struct CsvRows {
     line_no: u64,
     buf: String,
     done: bool,
+    /// Columns in this file: all of `COLUMNS`, or the first `COLUMNS_V1_0` (an older file).
+    ncols: usize,
 }
 
 impl CsvRows {
@@ -41,13 +43,17 @@ impl CsvRows {
             .read_line(&mut header)
             .with_context(|| format!("{}: reading header", path.display()))?;
         let header = header.trim_end_matches(['\n', '\r']);
-        if header != COLUMNS.join(",") {
+        let ncols = if header == COLUMNS.join(",") {
+            COLUMNS.len()
+        } else if header == COLUMNS[..COLUMNS_V1_0].join(",") {
+            COLUMNS_V1_0
+        } else {
             bail!(
                 "{}:1: unexpected CSV header {header:?}; expected {:?}",
                 path.display(),
                 COLUMNS.join(",")
             );
-        }
+        };
         Ok((
             meta,
             CsvRows {
@@ -56,6 +62,7 @@ impl CsvRows {
                 line_no: 1,
                 buf: String::new(),
                 done: false,
+                ncols,
             },
         ))
     }
@@ -87,7 +94,7 @@ impl CsvRows {
                 continue;
             }
             return Some(
-                parse_row(line)
+                parse_row(line, self.ncols)
                     .map_err(|e| anyhow!("{}:{}: {e}", self.path.display(), self.line_no)),
             );
         }
@@ -197,10 +204,10 @@ fn split_fields(line: &str) -> Result<Vec<Option<String>>> {
     }
 }
 
-fn parse_row(line: &str) -> Result<Event> {
+fn parse_row(line: &str, ncols: usize) -> Result<Event> {
     let f = split_fields(line)?;
-    if f.len() != COLUMNS.len() {
-        bail!("expected {} fields, found {}", COLUMNS.len(), f.len());
+    if f.len() != ncols {
+        bail!("expected {ncols} fields, found {}", f.len());
     }
     fn req(f: &[Option<String>], i: usize) -> Result<&str> {
         f[i].as_deref()
@@ -240,6 +247,9 @@ fn parse_row(line: &str) -> Result<Event> {
     e.next_prio = num(&f, 11)?;
     e.nr_running = num(&f, 12)?;
     e.target_cpu = num(&f, 13)?;
+    if ncols > COLUMNS_V1_0 {
+        e.prev_runtime_ns = num(&f, 14)?;
+    }
     Ok(e)
 }
 

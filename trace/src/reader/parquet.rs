@@ -14,14 +14,14 @@ use parquet::file::serialized_reader::SerializedFileReader;
 
 use super::ReadOptions;
 use crate::event::{Event, EventKind, ShortStr};
-use crate::format::COLUMNS;
+use crate::format::{COLUMNS, COLUMNS_V1_0};
 use crate::meta::TraceMeta;
 
 pub struct ParquetRows {
     path: PathBuf,
     reader: SerializedFileReader<File>,
-    /// File column index of each of `COLUMNS`.
-    col_idx: [usize; 14],
+    /// File column index of each of `COLUMNS` (None: an optional column the file lacks).
+    col_idx: [Option<usize>; 15],
     next_group: usize,
     buffered: VecDeque<Event>,
     failed: bool,
@@ -53,13 +53,17 @@ impl ParquetRows {
                 .with_context(|| format!("{}: bad metadata", path.display()))?
         };
         let schema = md.schema_descr();
-        let mut col_idx = [0usize; 14];
+        let mut col_idx = [None; 15];
         for (i, name) in COLUMNS.iter().enumerate() {
-            let j = (0..schema.num_columns())
-                .find(|&j| schema.column(j).name() == *name)
-                .ok_or_else(|| anyhow!("{}: missing column {name}", path.display()))?;
+            let found = (0..schema.num_columns()).find(|&j| schema.column(j).name() == *name);
+            let Some(j) = found else {
+                if i >= COLUMNS_V1_0 {
+                    continue; // a file from before this column: all null
+                }
+                bail!("{}: missing column {name}", path.display());
+            };
             let want = match i {
-                0 => PhysicalType::INT64,
+                0 | 14 => PhysicalType::INT64,
                 2 | 5 | 7 | 10 => PhysicalType::BYTE_ARRAY,
                 _ => PhysicalType::INT32,
             };
@@ -70,7 +74,7 @@ impl ParquetRows {
                     path.display()
                 );
             }
-            col_idx[i] = j;
+            col_idx[i] = Some(j);
         }
         let rows = ParquetRows {
             path: path.to_path_buf(),
@@ -105,7 +109,8 @@ impl ParquetRows {
     fn load_group(&mut self, g: usize) -> Result<()> {
         let rg = self.reader.get_row_group(g)?;
         let n = rg.metadata().num_rows() as usize;
-        let c = &self.col_idx;
+        // Every column but the optional last one was checked present in open().
+        let c: Vec<usize> = self.col_idx.iter().map(|j| j.unwrap_or(usize::MAX)).collect();
         let ts = read_required::<Int64Type>(&*rg, c[0], n)?;
         let cpu = read_required::<Int32Type>(&*rg, c[1], n)?;
         let kind = read_required::<ByteArrayType>(&*rg, c[2], n)?;
@@ -147,6 +152,11 @@ impl ParquetRows {
         ints!(11, next_prio, |v| v);
         ints!(12, nr_running, |v| v as u32);
         ints!(13, target_cpu, |v| v as u32);
+        if let Some(j) = self.col_idx[14] {
+            for (e, v) in evs.iter_mut().zip(read_optional::<Int64Type>(&*rg, j, n)?) {
+                e.prev_runtime_ns = v.map(|v| v as u64);
+            }
+        }
         self.buffered.extend(evs);
         Ok(())
     }

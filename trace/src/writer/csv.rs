@@ -63,6 +63,8 @@ impl CsvSink {
         push_opt(l, e.nr_running);
         l.push(b',');
         push_opt(l, e.target_cpu);
+        l.push(b',');
+        push_opt(l, e.prev_runtime_ns);
         l.push(b'\n');
         self.out.write_all(l)?;
         Ok(())

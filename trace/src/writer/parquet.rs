@@ -38,7 +38,27 @@ message oracle_trace_event {
   optional int32 next_prio;
   optional int32 nr_running (INTEGER(32,false));
   optional int32 target_cpu (INTEGER(32,false));
+  optional int64 prev_runtime_ns (INTEGER(64,false));
 }";
+
+#[derive(Default)]
+struct OptI64 {
+    vals: Vec<i64>,
+    defs: Vec<i16>,
+}
+
+impl OptI64 {
+    #[inline]
+    fn push(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => {
+                self.vals.push(v);
+                self.defs.push(1);
+            }
+            None => self.defs.push(0),
+        }
+    }
+}
 
 #[derive(Default)]
 struct OptI32 {
@@ -148,6 +168,7 @@ struct Columns {
     next_prio: OptI32,
     nr_running: OptI32,
     target_cpu: OptI32,
+    prev_runtime: OptI64,
 }
 
 pub struct ParquetSink {
@@ -196,6 +217,7 @@ impl ParquetSink {
         c.next_prio.push(e.next_prio);
         c.nr_running.push(e.nr_running.map(|v| v as i32));
         c.target_cpu.push(e.target_cpu.map(|v| v as i32));
+        c.prev_runtime.push(e.prev_runtime_ns.map(|v| v as i64)); // bit-cast, as ts_ns
         if c.ts.len() >= self.row_group_rows {
             self.flush_row_group()?;
         }
@@ -221,6 +243,11 @@ impl ParquetSink {
                     col.typed::<ByteArrayType>()
                         .write_batch(&c.kind, None, None)?;
                 }
+                14 => {
+                    let o = &c.prev_runtime;
+                    col.typed::<Int64Type>()
+                        .write_batch(&o.vals, Some(&o.defs), None)?;
+                }
                 _ => {
                     let ints = match idx {
                         3 => Some(&c.prev_pid),
@@ -241,7 +268,7 @@ impl ParquetSink {
                             5 => &mut c.prev_comm,
                             7 => &mut c.prev_state,
                             10 => &mut c.next_comm,
-                            _ => &mut c.next_comm, // unreachable: schema has 14 columns
+                            _ => &mut c.next_comm, // unreachable: the other columns are above
                         };
                         let vals = s.take_values();
                         col.typed::<ByteArrayType>()
@@ -256,6 +283,8 @@ impl ParquetSink {
         c.ts.clear();
         c.cpu.clear();
         c.kind.clear();
+        c.prev_runtime.vals.clear();
+        c.prev_runtime.defs.clear();
         for o in [
             &mut c.prev_pid,
             &mut c.prev_tgid,

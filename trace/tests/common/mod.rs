@@ -106,6 +106,10 @@ pub fn random_event(r: &mut Rng) -> Event {
         let v = r.next_u64() as u32;
         opt(r, v)
     };
+    e.prev_runtime_ns = {
+        let v = r.next_u64(); // the full u64 range: the column is stored bit-cast in an i64
+        opt(r, v)
+    };
     e
 }
 
