@@ -182,3 +182,13 @@ fn csv_without_the_runtime_column_reads_it_as_null() {
         assert_eq!(Event { prev_runtime_ns: None, ..*a }, *b);
     }
 }
+
+/// The Parquet case: data/host/ was recorded before the column existed.
+#[test]
+fn parquet_without_the_runtime_column_reads_it_as_null() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/host/traces/python_tests.parquet");
+    let evs = TraceReader::open(&p).unwrap().read_all().unwrap();
+    assert!(evs.len() > 1000);
+    assert!(evs.iter().all(|e| e.prev_runtime_ns.is_none()));
+    assert!(evs.iter().any(|e| e.prev_pid.is_some() && e.nr_running.is_some()));
+}

@@ -20,8 +20,10 @@ use crate::meta::TraceMeta;
 pub struct ParquetRows {
     path: PathBuf,
     reader: SerializedFileReader<File>,
-    /// File column index of each of `COLUMNS` (None: an optional column the file lacks).
-    col_idx: [Option<usize>; 15],
+    /// File column index of each of the first `COLUMNS_V1_0` of `COLUMNS`.
+    col_idx: [usize; COLUMNS_V1_0],
+    /// File column index of `prev_runtime_ns` (None: a file from before it).
+    runtime_col: Option<usize>,
     next_group: usize,
     buffered: VecDeque<Event>,
     failed: bool,
@@ -53,7 +55,8 @@ impl ParquetRows {
                 .with_context(|| format!("{}: bad metadata", path.display()))?
         };
         let schema = md.schema_descr();
-        let mut col_idx = [None; 15];
+        let mut col_idx = [0; COLUMNS_V1_0];
+        let mut runtime_col = None;
         for (i, name) in COLUMNS.iter().enumerate() {
             let found = (0..schema.num_columns()).find(|&j| schema.column(j).name() == *name);
             let Some(j) = found else {
@@ -74,12 +77,16 @@ impl ParquetRows {
                     path.display()
                 );
             }
-            col_idx[i] = Some(j);
+            match col_idx.get_mut(i) {
+                Some(c) => *c = j,
+                None => runtime_col = Some(j),
+            }
         }
         let rows = ParquetRows {
             path: path.to_path_buf(),
             reader,
             col_idx,
+            runtime_col,
             next_group: 0,
             buffered: VecDeque::new(),
             failed: false,
@@ -109,8 +116,7 @@ impl ParquetRows {
     fn load_group(&mut self, g: usize) -> Result<()> {
         let rg = self.reader.get_row_group(g)?;
         let n = rg.metadata().num_rows() as usize;
-        // Every column but the optional last one was checked present in open().
-        let c: Vec<usize> = self.col_idx.iter().map(|j| j.unwrap_or(usize::MAX)).collect();
+        let c = &self.col_idx;
         let ts = read_required::<Int64Type>(&*rg, c[0], n)?;
         let cpu = read_required::<Int32Type>(&*rg, c[1], n)?;
         let kind = read_required::<ByteArrayType>(&*rg, c[2], n)?;
@@ -152,7 +158,7 @@ impl ParquetRows {
         ints!(11, next_prio, |v| v);
         ints!(12, nr_running, |v| v as u32);
         ints!(13, target_cpu, |v| v as u32);
-        if let Some(j) = self.col_idx[14] {
+        if let Some(j) = self.runtime_col {
             for (e, v) in evs.iter_mut().zip(read_optional::<Int64Type>(&*rg, j, n)?) {
                 e.prev_runtime_ns = v.map(|v| v as u64);
             }

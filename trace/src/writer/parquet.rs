@@ -41,34 +41,21 @@ message oracle_trace_event {
   optional int64 prev_runtime_ns (INTEGER(64,false));
 }";
 
-#[derive(Default)]
-struct OptI64 {
-    vals: Vec<i64>,
+/// An optional column's values and definition levels (1: present, 0: null).
+struct Opt<T> {
+    vals: Vec<T>,
     defs: Vec<i16>,
 }
 
-impl OptI64 {
-    #[inline]
-    fn push(&mut self, v: Option<i64>) {
-        match v {
-            Some(v) => {
-                self.vals.push(v);
-                self.defs.push(1);
-            }
-            None => self.defs.push(0),
-        }
+impl<T> Default for Opt<T> {
+    fn default() -> Self {
+        Opt { vals: Vec::new(), defs: Vec::new() }
     }
 }
 
-#[derive(Default)]
-struct OptI32 {
-    vals: Vec<i32>,
-    defs: Vec<i16>,
-}
-
-impl OptI32 {
+impl<T> Opt<T> {
     #[inline]
-    fn push(&mut self, v: Option<i32>) {
+    fn push(&mut self, v: Option<T>) {
         match v {
             Some(v) => {
                 self.vals.push(v);
@@ -82,6 +69,8 @@ impl OptI32 {
         self.defs.clear();
     }
 }
+
+type OptI32 = Opt<i32>;
 
 /// Where a row's string is: interned (see [`InternCache`]) or in `OptStr::data`, ending at.
 #[derive(Clone, Copy)]
@@ -168,7 +157,7 @@ struct Columns {
     next_prio: OptI32,
     nr_running: OptI32,
     target_cpu: OptI32,
-    prev_runtime: OptI64,
+    prev_runtime: Opt<i64>,
 }
 
 pub struct ParquetSink {
@@ -283,8 +272,7 @@ impl ParquetSink {
         c.ts.clear();
         c.cpu.clear();
         c.kind.clear();
-        c.prev_runtime.vals.clear();
-        c.prev_runtime.defs.clear();
+        c.prev_runtime.clear();
         for o in [
             &mut c.prev_pid,
             &mut c.prev_tgid,
