@@ -3,11 +3,11 @@
 import json
 
 from .atomic import replacing
-from .encoding import Encoder, load_spec, read_events
+from .encoding import Encoder, load_spec, read_events, spec_for_trace, trace_meta
 
 
 def main(args):
-    spec = load_spec()
+    spec = spec_for_trace(load_spec(), trace_meta(args.trace))
     enc = Encoder(spec)
     n = 0
     with replacing(args.out) as tmp, open(tmp, "w") as f:   # a bad trace leaves no half file

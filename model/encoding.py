@@ -206,10 +206,12 @@ class Encoder:
         if prev_tgid is None and prev != IDLE and prev in self.tasks:
             prev_tgid = self.tasks[prev].tgid
         first = (ev.get("prev_state") or "")[:1]
-        cand_pids, cands, step = self.decision_step(c, now, prev, prev_tgid, first, ev.get("nr_running"))
+        runtime = ev.get("prev_runtime_ns")
+        cand_pids, cands, step = self.decision_step(c, now, prev, prev_tgid, first, ev.get("nr_running"),
+                                                    runtime)
         target = cand_pids.index(nxt) if nxt in cand_pids else -1
         self.score_estimate(c, nxt)
-        self.apply_switch(ev, prev, nxt, first, target)
+        self.apply_switch(ev, prev, nxt, first, target, runtime)
         return Step(now, c, step, cands, cand_pids, prev, nxt, target)
 
     def trusted(self, s):
@@ -226,10 +228,10 @@ class Encoder:
         s = self.cpu(c)
         s.estimate_misses = ((s.estimate_misses << 1) | (not self.view.eligible(nxt))) & self.trust_mask
 
-    def decision_step(self, c, now, prev, prev_tgid, first, nr_running):
+    def decision_step(self, c, now, prev, prev_tgid, first, nr_running, runtime=None):
         """Stages 1-3: candidates, their rows, the step row."""
         s = self.cpu(c)
-        self.view = self.eevdf.view(c, now)
+        self.view = self.eevdf.view(c, now, prev, first, runtime)
         trusted = self.trusted(s)
         view = self.view if trusted else View(self.view.avg, {})
         cand_pids = self.order_candidates(s, view)
@@ -333,7 +335,7 @@ class Encoder:
             step[si['last_pick_slot_onehot'] + s.last_pick_slot] = 1.0
         return step
 
-    def apply_switch(self, ev, prev, nxt, first, target):
+    def apply_switch(self, ev, prev, nxt, first, target, runtime=None):
         """Stage 4: apply the switch to the task and CPU state."""
         now, c = ev["ts_ns"], ev["cpu"]
         s = self.cpu(c)
@@ -359,7 +361,7 @@ class Encoder:
             t = self.learn(nxt, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
             self.unqueue(nxt, t)
             t.state, t.cpu, t.last_in_ts = RUNNING, c, now
-        self.eevdf.switch(c, now, prev, first, nxt)
+        self.eevdf.switch(c, now, prev, first, nxt, runtime)
         if not dead:
             self.touch(c, prev)
         self.touch(c, nxt)
@@ -373,32 +375,62 @@ class Encoder:
 COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_prio",
            "prev_state", "next_pid", "next_tgid", "next_comm", "next_prio", "nr_running",
            "target_cpu"]
+OPTIONAL_COLUMNS = ["prev_runtime_ns"]   # newer than the others: older files read it as null
+
+
+def parquet_path(path):
+    """`path` as a Path, or BadInput when it is not a .parquet file."""
+    path = Path(path)
+    if path.suffix != ".parquet":
+        raise BadInput(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
+    return path
 
 
 def read_events(path):
     """Rows of a schema-v1 Parquet trace in stable ts_ns order (CSV traces are refused: convert
     them with `scx_oracle import`). Raises BadInput naming the file and the problem."""
     import pyarrow.parquet as pq
-    path = Path(path)
-    if path.suffix != ".parquet":
-        raise BadInput(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
-    table = pq.read_table(path)
+    table = pq.read_table(parquet_path(path))
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise BadInput(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     if meta.get("schema_version") != "1":
         raise BadInput(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
-    cols = {name: table.column(name).to_pylist() for name in COLUMNS}
     n = table.num_rows
+    names = COLUMNS + [c for c in OPTIONAL_COLUMNS if c in table.column_names]
+    cols = {name: table.column(name).to_pylist() for name in names}
+    for name in OPTIONAL_COLUMNS:
+        cols.setdefault(name, [None] * n)
     order = sorted(range(n), key=lambda i: cols["ts_ns"][i])   # sorted() is stable
     for i in order:
-        yield {name: cols[name][i] for name in COLUMNS}
+        yield {name: cols[name][i] for name in cols}
+
+
+SLICE_META_KEY = "sched_base_slice_ns"
+
+
+def trace_meta(path):
+    """A Parquet trace's key-value metadata (str -> str)."""
+    import pyarrow.parquet as pq
+    schema = pq.read_schema(parquet_path(path))
+    return {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+
+
+def spec_for_trace(spec, meta):
+    """The spec for one trace: the EEVDF estimate's slice is the kernel's own base slice when
+    the trace's metadata has it (sched_base_slice_ns, written by `scx_oracle trace` where
+    debugfs is readable), else eevdf_slice_ns (oracle/src/spec.rs: Spec::for_trace)."""
+    try:
+        ns = int(str(meta.get(SLICE_META_KEY, "")).strip())
+    except ValueError:
+        return spec
+    return dict(spec, eevdf_slice_ns=ns) if ns > 0 else spec
 
 
 def encode_trace(path, spec, estimate=True):
     """All steps of one trace, grouped by CPU, each CPU's steps in time order."""
-    return encode_events(read_events(path), spec, estimate)
+    return encode_events(read_events(path), spec_for_trace(spec, trace_meta(path)), estimate)
 
 
 def encode_events(events, spec, estimate=True):

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "data/small/traces"
 ENCODE_TRACES = ["stress_cpu-2cpu-rep1.parquet",       # few tasks, CPU bound
                  "desktop_idle-2cpu-rep4.parquet",      # more waiting than slots, kernel threads
-                 "stress_fork-2cpu-rep1.parquet"]       # exits: dead tasks leave the candidates
+                 "stress_fork-2cpu-rep1.parquet",       # exits: dead tasks leave the candidates
+                 "hackbench_socket-2cpu-rep1.parquet"]  # the kernel's charge, slice, RT tasks
 PARITY_TRACE = TRACES / "request_response-2cpu-rep1.parquet"
 FEATURE_TOL = 1e-6
 SCORE_TOL = 1e-5

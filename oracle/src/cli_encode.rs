@@ -59,8 +59,8 @@ impl EncodeArgs {
             None => Spec::compiled(),
         };
         let cw = spec.candidate_width();
-        let (_, events) = load_sorted(&self.trace)?;
-        let mut enc = Encoder::new(spec.clone())?;
+        let (meta, events) = load_sorted(&self.trace)?;
+        let mut enc = Encoder::new(spec.for_trace(&meta))?;
         let mut step = Step::zeroed(&spec);
         let mut out = OutFile::create(&self.out)?;
         let mut n = 0u64;

@@ -189,7 +189,7 @@ fn eval_trace(
     let (meta, events) = load_sorted(path)?;
     let name = path.display().to_string();
     let spec = model.spec().clone();
-    let mut enc = Encoder::new(spec.clone())?;
+    let mut enc = Encoder::new(spec.for_trace(&meta))?;
     let recent_wakeup = RecentWakeup::new(&spec)?;
     let mut step = Step::zeroed(&spec);
     let mut rule_scores = Vec::with_capacity(spec.candidates);

@@ -3,11 +3,12 @@
 //!
 //! The fair class picks, among the tasks queued on a CPU, the *eligible* one (virtual runtime
 //! at or below the queue's weighted average) with the earliest *virtual deadline*. Virtual
-//! runtime grows by time on the CPU x 1024 / weight(prio); a woken task is placed at the
-//! average minus the lag it kept (scaled so the average stays put), its deadline one virtual
-//! slice later (half for a new task); an ineligible sleeper stays queued, delayed, until it is
-//! eligible (DELAY_DEQUEUE, lag then zeroed: DELAY_ZERO); a migrating task keeps its lag and
-//! its deadline's distance.
+//! runtime grows by CPU time x 1024 / weight(prio) (the kernel's own charge, prev_runtime_ns,
+//! where the trace has it; timestamps otherwise); a woken task is placed at the average minus
+//! the lag it kept (scaled so the average stays put), its deadline one virtual slice later
+//! (half for a new task), renewed when the slice is used up; an ineligible sleeper stays
+//! queued, delayed, until it is eligible (DELAY_DEQUEUE, lag then zeroed: DELAY_ZERO); a
+//! migrating task keeps its lag and its deadline's distance; real-time tasks are never queued.
 //!
 //! Integer arithmetic exactly as Python's: sums of w x v in i128, everything else in i64, and
 //! every Python `//` is a floored division (`div_euclid`; all divisors are positive). Python's
@@ -50,6 +51,12 @@ pub(crate) struct Entity {
     pub(crate) delayed: bool,
     /// Placed at least once (a first placement has no lag).
     pub(crate) seen: bool,
+    /// Real-time or deadline class (prio < 100): never in a fair queue.
+    pub(crate) rt: bool,
+    /// Its CPU time as the kernel charged it, at its last switch-out (-1: unknown).
+    pub(crate) runtime: i64,
+    /// Its virtual runtime when it last switched in.
+    pub(crate) v_in: i64,
 }
 
 impl Default for Entity {
@@ -63,6 +70,9 @@ impl Default for Entity {
             cpu: None,
             delayed: false,
             seen: false,
+            rt: false,
+            runtime: -1,
+            v_in: 0,
         }
     }
 }
@@ -135,10 +145,13 @@ impl Queues {
         (-limit).max(limit.min(avg - e.v))
     }
 
+    /// Real-time tasks are members, queued on the CPU, but not in the fair class's sums.
     fn add(&mut self, c: u32, pid: i32, e: &mut Entity) {
         let q = self.get(c);
-        q.sum_w += e.w;
-        q.sum_wv += i128::from(e.w) * i128::from(e.v);
+        if !e.rt {
+            q.sum_w += e.w;
+            q.sum_wv += i128::from(e.w) * i128::from(e.v);
+        }
         if !q.members.contains(&pid) {
             q.members.push(pid);
         }
@@ -149,8 +162,10 @@ impl Queues {
     fn remove(&mut self, pid: i32, e: &mut Entity) {
         let q = self.get(e.cpu.expect("removed from a queue it is on"));
         q.zero = q.avg();
-        q.sum_w -= e.w;
-        q.sum_wv -= i128::from(e.w) * i128::from(e.v);
+        if !e.rt {
+            q.sum_w -= e.w;
+            q.sum_wv -= i128::from(e.w) * i128::from(e.v);
+        }
         if let Some(i) = q.members.iter().position(|&p| p == pid) {
             q.members.swap_remove(i);
         }
@@ -160,17 +175,25 @@ impl Queues {
     }
 
     fn set_v(&mut self, e: &mut Entity, v: i64) {
-        if let Some(c) = e.cpu {
+        if let Some(c) = e.cpu.filter(|_| !e.rt) {
             self.get(c).sum_wv += i128::from(e.w) * i128::from(v - e.v);
         }
         e.v = v;
     }
 
     /// place_entity() + enqueue: at the average minus the kept lag (scaled, as the kernel does,
-    /// so the average stays put), one virtual slice to the deadline.
+    /// so the average stays put), one virtual slice to the deadline. A real-time task is
+    /// queued outside the fair class's sums, at the average.
     fn place(&mut self, c: u32, pid: i32, e: &mut Entity, initial: bool) {
         let q = self.get(c);
         let (avg, sum_w) = (q.avg(), q.sum_w);
+        if e.rt {
+            e.v = avg;
+            e.dl = avg;
+            e.seen = true;
+            self.add(c, pid, e);
+            return;
+        }
         let mut lag = 0;
         if !initial && e.seen && sum_w != 0 && e.vlag != 0 {
             let scaled = i128::from(e.vlag) * i128::from(sum_w + e.w);
@@ -186,6 +209,16 @@ impl Queues {
         }
         e.seen = true;
         self.add(c, pid, e);
+    }
+
+    /// The running task's virtual runtime from the CPU time the kernel charged it since it
+    /// switched in (the switch record's prev_runtime_ns); None when that is not known.
+    fn exact_v(e: &Entity, runtime: Option<u64>) -> Option<i64> {
+        let r = i64::try_from(runtime?).ok()?;
+        if e.runtime < 0 || r < e.runtime {
+            return None;
+        }
+        Some(e.v_in + ((r - e.runtime) * 1024).div_euclid(e.w))
     }
 
     /// Out of its queue with its lag saved (update_entity_lag).
@@ -216,14 +249,16 @@ pub struct Queued {
     pub w: i64,
     /// Asleep but still queued.
     pub delayed: bool,
-    /// Its index in EEVDF's order (None for a delayed one).
+    /// Real-time: runs before every fair task (v and dl: the average).
+    pub rt: bool,
+    /// Its index in the order (None for a delayed one).
     pub rank: Option<usize>,
 }
 
 impl Queued {
-    /// Not delayed, virtual runtime at or below the queue's weighted average `avg`.
+    /// Not delayed, real-time or virtual runtime at or below the queue's weighted average.
     pub fn eligible(&self, avg: i64) -> bool {
-        !self.delayed && self.v <= avg
+        !self.delayed && (self.rt || self.v <= avg)
     }
 }
 
@@ -235,9 +270,9 @@ pub struct View {
     pub avg: i64,
     /// The queued tasks (delayed ones included), sorted by pid.
     queued: Vec<Queued>,
-    /// Sort keys of the ones that are not delayed, in EEVDF's order: (not eligible, deadline,
-    /// pid).
-    order: Vec<(bool, i64, i32)>,
+    /// Sort keys of the ones that are not delayed, in the kernel's order: (not real-time,
+    /// not eligible, deadline, pid).
+    order: Vec<(bool, bool, i64, i32)>,
 }
 
 impl View {
@@ -259,9 +294,10 @@ impl View {
         self.order.len()
     }
 
-    /// EEVDF's preference: eligible first, then earliest deadline, pid breaking ties.
+    /// The kernel's preference: real-time tasks first (their class runs before the fair
+    /// one), then EEVDF's: eligible first, then earliest deadline, pid breaking ties.
     pub fn order(&self) -> impl Iterator<Item = i32> + '_ {
-        self.order.iter().map(|&(_, _, pid)| pid)
+        self.order.iter().map(|&(_, _, _, pid)| pid)
     }
 }
 
@@ -296,9 +332,17 @@ impl Eevdf {
 
     pub fn set_prio(&mut self, pid: i32, prio: i32) {
         let e = self.ents.entry(pid).or_default();
+        let rt = prio < 100;
+        if let Some(c) = e.cpu.filter(|_| rt != e.rt) {
+            // changed class while queued: out of one, into the other
+            self.qs.remove(pid, e);
+            e.rt = rt;
+            self.qs.add(c, pid, e);
+        }
+        e.rt = rt;
         let w = weight_of(prio);
         if w != e.w {
-            if let Some(c) = e.cpu {
+            if let Some(c) = e.cpu.filter(|_| !e.rt) {
                 let q = self.qs.get(c);
                 q.sum_w += w - e.w;
                 q.sum_wv += i128::from(w - e.w) * i128::from(e.v);
@@ -312,7 +356,11 @@ impl Eevdf {
         let q = self.qs.get(c);
         let (curr, last) = (q.curr, q.last);
         if curr != 0 && last >= 0 && now > last {
-            if let Some(e) = self.ents.get_mut(&curr).filter(|e| e.cpu == Some(c)) {
+            if let Some(e) = self
+                .ents
+                .get_mut(&curr)
+                .filter(|e| e.cpu == Some(c) && !e.rt)
+            {
                 let v = e.v + ((now - last) * 1024).div_euclid(e.w);
                 self.qs.set_v(e, v);
                 if e.v >= e.dl {
@@ -386,9 +434,17 @@ impl Eevdf {
         self.qs.place(dest, pid, e, false);
     }
 
-    /// `prev` leaves CPU `c` in state `first` (the prev_state's first byte: R, S, D, X, ...),
-    /// `nxt` takes it (0: idle).
-    pub fn switch(&mut self, c: u32, now: i64, prev: i32, first: Option<u8>, nxt: i32) {
+    /// `prev` leaves CPU `c` in state `first` (the prev_state's first byte: R, S, D, X, ...)
+    /// having run `runtime` ns in all (None: unknown), `nxt` takes it (0: idle).
+    pub fn switch(
+        &mut self,
+        c: u32,
+        now: i64,
+        prev: i32,
+        first: Option<u8>,
+        nxt: i32,
+        runtime: Option<u64>,
+    ) {
         let q = self.qs.get(c);
         if q.curr != prev {
             // The task the last switch put here left without a switch record (seen on 6.18:
@@ -403,6 +459,20 @@ impl Eevdf {
         }
         self.charge(c, now);
         if prev != 0 {
+            if let Some(e) = self.ents.get_mut(&prev) {
+                if e.cpu == Some(c) && !e.rt {
+                    if let Some(v) = Queues::exact_v(e, runtime) {
+                        // the kernel's charge replaces the estimate's
+                        self.qs.set_v(e, v);
+                        if e.v >= e.dl {
+                            e.dl = e.v + self.qs.vslice(e);
+                        }
+                    }
+                }
+                if let Some(r) = runtime.and_then(|r| i64::try_from(r).ok()) {
+                    e.runtime = r;
+                }
+            }
             self.switch_out(c, prev, first);
         }
         // delayed sleepers that became eligible would now be picked, and so dequeued (in pid
@@ -431,6 +501,7 @@ impl Eevdf {
                 self.qs.get(c).undelay(nxt);
                 e.delayed = false;
             }
+            e.v_in = e.v;
         }
         let q = self.qs.get(c);
         q.curr = nxt;
@@ -466,10 +537,10 @@ impl Eevdf {
                 }
                 qs.place(c, prev, e, false);
             }
-            e.dl = e.v + qs.vslice(e); // switched out runnable: its slice ended
+            e.dl = e.v + qs.vslice(e); // switched out runnable: a new deadline (model/eevdf.py)
         } else if e.cpu == Some(c) && !e.delayed {
             let q = qs.get(c);
-            if e.v > q.avg() {
+            if e.v > q.avg() && !e.rt {
                 // not eligible: stays, delayed
                 e.delayed = true;
                 if let Err(i) = q.delayed.binary_search(&prev) {
@@ -483,25 +554,40 @@ impl Eevdf {
         }
     }
 
-    /// The tasks queued on `c` as of `now` into `out`: the running one charged up to `now`
-    /// without changing the state; the order is EEVDF's preference among those not delayed,
-    /// eligible first, then earliest deadline (pid breaks ties). Pure.
-    pub fn view_into(&self, c: u32, now: i64, out: &mut View) {
+    /// The tasks queued on `c` as the pick at `now` sees them, into `out`, the state
+    /// unchanged: the running one charged up to `now` (exactly, from `runtime`, when it is
+    /// `prev` and that is known, as switch() does), and `prev`, leaving in state `first`,
+    /// already out (dequeued when it blocks eligible or exits, delayed when it blocks not
+    /// eligible). The order is EEVDF's preference among those not delayed, eligible first,
+    /// then earliest deadline (pid breaks ties). Pure.
+    pub fn view_into(
+        &self,
+        c: u32,
+        now: i64,
+        prev: i32,
+        first: Option<u8>,
+        runtime: Option<u64>,
+        out: &mut View,
+    ) {
         out.queued.clear();
         out.order.clear();
         let Some(q) = self.qs.map.get(&c) else {
             out.avg = 0; // a queue never used: empty, average 0
             return;
         };
-        let mut sum_wv = q.sum_wv;
+        let (mut sum_wv, mut sum_w) = (q.sum_wv, q.sum_w);
         for &pid in &q.members {
             let e = &self.ents[&pid];
             let (mut v, mut dl) = (e.v, e.dl);
-            if pid == q.curr && q.last >= 0 && now > q.last {
-                // as charge() would
-                let dv = ((now - q.last) * 1024).div_euclid(e.w);
-                sum_wv += i128::from(e.w) * i128::from(dv);
-                v += dv;
+            if pid == q.curr && !e.rt {
+                let exact = if pid == prev { Queues::exact_v(e, runtime) } else { None };
+                if let Some(x) = exact {
+                    v = x;
+                } else if q.last >= 0 && now > q.last {
+                    // as charge() would
+                    v += ((now - q.last) * 1024).div_euclid(e.w);
+                }
+                sum_wv += i128::from(e.w) * i128::from(v - e.v);
                 if v >= dl {
                     dl = v + self.qs.vslice(e);
                 }
@@ -513,24 +599,45 @@ impl Eevdf {
                 dl,
                 w: e.w,
                 delayed,
+                rt: e.rt,
                 rank: None,
             });
         }
-        out.avg = if q.sum_w != 0 {
-            sum_wv.div_euclid(i128::from(q.sum_w)) as i64
-        } else {
-            q.zero
+        let avg_of = |sum_wv: i128, sum_w: i64| {
+            if sum_w != 0 {
+                sum_wv.div_euclid(i128::from(sum_w)) as i64
+            } else {
+                q.zero
+            }
         };
-        out.queued.sort_unstable_by_key(|q| q.pid);
+        let leaving = prev != 0 && first.is_some_and(|f| f != b'R');
+        if let Some(i) = out.queued.iter().position(|x| leaving && x.pid == prev && !x.delayed) {
+            let p = out.queued[i];
+            if p.rt {
+                out.queued.swap_remove(i); // not the fair class's
+            } else if matches!(first, Some(b'X' | b'Z')) || p.v <= avg_of(sum_wv, sum_w) {
+                // gone, or eligible: dequeued before the pick
+                sum_wv -= i128::from(p.w) * i128::from(p.v);
+                sum_w -= p.w;
+                out.queued.swap_remove(i);
+            } else {
+                out.queued[i].delayed = true; // not eligible: it stays, delayed
+            }
+        }
+        out.avg = avg_of(sum_wv, sum_w);
         let avg = out.avg;
+        for x in out.queued.iter_mut().filter(|x| x.rt) {
+            (x.v, x.dl, x.delayed) = (avg, avg, false);
+        }
+        out.queued.sort_unstable_by_key(|q| q.pid);
         out.order.extend(
             out.queued
                 .iter()
                 .filter(|q| !q.delayed)
-                .map(|q| (!q.eligible(avg), q.dl, q.pid)),
+                .map(|q| (!q.rt, !q.eligible(avg), q.dl, q.pid)),
         );
         out.order.sort_unstable();
-        for (r, &(_, _, pid)) in out.order.iter().enumerate() {
+        for (r, &(_, _, _, pid)) in out.order.iter().enumerate() {
             let i = out
                 .queued
                 .binary_search_by_key(&pid, |q| q.pid)

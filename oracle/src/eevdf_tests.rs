@@ -16,7 +16,7 @@ fn ent(x: &Eevdf, pid: i32) -> Entity {
 
 fn view(x: &Eevdf, c: u32, now: i64) -> View {
     let mut v = View::default();
-    x.view_into(c, now, &mut v);
+    x.view_into(c, now, 0, None, None, &mut v);
     v
 }
 
@@ -37,10 +37,10 @@ fn seen(v: &View, pids: &[i32]) -> Seen {
 fn one_sleeps_ineligible() -> Eevdf {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW);
-    x.switch(0, 0, 0, None, 1);
+    x.switch(0, 0, 0, None, 1, None);
     x.wakeup(2, 0, 1000, NEW); // 1 charged to 1000; 2 placed at the average, half a slice
     assert_eq!((ent(&x, 2).v, ent(&x, 2).dl), (1000, 751_000));
-    x.switch(0, 3000, 1, Some(b'S'), 2);
+    x.switch(0, 3000, 1, Some(b'S'), 2, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.v, e.dl, e.delayed, e.cpu),
@@ -132,7 +132,7 @@ fn requeue_of_a_delayed_sleeper_zeroes_a_positive_lag() {
 fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
     let mut x = one_sleeps_ineligible();
     // 2 runs to 5000 and is preempted (its slice renewed): average 4000 >= 1's 3000.
-    x.switch(0, 7000, 2, Some(b'R'), 2);
+    x.switch(0, 7000, 2, Some(b'R'), 2, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.cpu, e.delayed, e.vlag),
@@ -148,7 +148,7 @@ fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
 fn migration_keeps_the_lag_and_the_relative_deadline() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW);
-    x.switch(0, 0, 0, None, 1);
+    x.switch(0, 0, 0, None, 1, None);
     x.wakeup(2, 0, 1000, NEW); // v 1000, deadline 751_000: 750_000 ahead
     x.wakeup(3, 1, 2000, NEW); // CPU 1: 3 alone at 0
                                // At 5000 1 has run to 5000, CPU 0's average is 3000: 2 leaves with lag 2000, placed on
@@ -183,7 +183,7 @@ fn a_negative_average_floors() {
     // to -2498 (truncation would say -2497).
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW);
-    x.switch(0, 0, 0, None, 1);
+    x.switch(0, 0, 0, None, 1, None);
     x.wakeup(2, 0, 1000, NEW);
     x.set_prio(3, 121);
     x.wakeup(3, 1, 2000, NEW);
@@ -207,6 +207,68 @@ fn a_view_renews_a_used_up_deadline_as_charging_would() {
     let v = view(&x, 0, now);
     assert_eq!(v.get(2).map(|q| (q.v, q.dl)), Some((751_000, 2_251_000)));
     assert_eq!(ent(&x, 2).dl, 751_000, "a view changes nothing");
-    x.switch(0, now, 2, Some(b'S'), 0);
+    x.switch(0, now, 2, Some(b'S'), 0, None);
     assert_eq!(ent(&x, 2).dl, 2_251_000, "charging renews it the same way");
+}
+
+#[test]
+fn the_kernels_charge_replaces_the_timestamps() {
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW);
+    x.switch(0, 0, 0, None, 1, Some(5_000)); // idle out; 1 in at v 0, its CPU time unknown
+    x.wakeup(2, 0, 1000, NEW);
+    // 1 preempted at 3000 having run 2500 ns in all: its first switch-out, so the time since
+    // its switch-in charges it (3000), and from now on its CPU time is known.
+    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500));
+    assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (3000, 2500));
+    assert_eq!(ent(&x, 1).dl, 3000 + 1_500_000, "preempted: a new deadline");
+    x.switch(0, 4000, 2, Some(b'R'), 1, Some(900));
+    // 1 runs 10_000 ns by the clock but the kernel charged it 4_000: v 3000 + 4000
+    x.switch(0, 14_000, 1, Some(b'S'), 2, Some(6_500));
+    let e = ent(&x, 1);
+    assert_eq!((e.v, e.runtime), (7000, 6500));
+    // a CPU time that went backwards (another task's, a reused pid) is not believed
+    x.switch(0, 15_000, 2, Some(b'S'), 1, Some(900));
+    x.switch(0, 16_000, 1, Some(b'S'), 0, Some(10));
+    assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (8000, 10));
+}
+
+#[test]
+fn a_real_time_task_is_never_in_the_fair_queue() {
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW);
+    x.switch(0, 0, 0, None, 1, None);
+    x.set_prio(9, 98); // SCHED_FIFO
+    x.wakeup(9, 0, 1000, false);
+    x.switch(0, 1000, 1, Some(b'R'), 9, None);
+    x.switch(0, 50_000, 9, Some(b'S'), 1, None);
+    assert_eq!(ent(&x, 9).cpu, None);
+    let v = view(&x, 0, 50_000);
+    assert_eq!(v.order().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(ent(&x, 1).v, 1000, "not charged while the real-time task ran");
+}
+
+#[test]
+fn the_pick_sees_a_blocking_prev_gone_or_delayed() {
+    let x = {
+        let mut x = estimate();
+        x.wakeup(1, 0, 0, NEW);
+        x.switch(0, 0, 0, None, 1, None);
+        x.wakeup(2, 0, 1000, NEW); // 2 at 1000
+        x.wakeup(3, 0, 2000, NEW); // 3 at the average of 1 (2000) and 2 (1000): 1500
+        x
+    };
+    let mut v = View::default();
+    // at 2200 1 (v 2200) sleeps: not eligible (average (2200 + 1000 + 1500) / 3 = 1566):
+    // it stays, delayed, out of the order
+    x.view_into(0, 2200, 1, Some(b'S'), None, &mut v);
+    assert_eq!(v.avg, 1566);
+    assert!(v.get(1).unwrap().delayed);
+    assert_eq!(v.order().collect::<Vec<_>>(), vec![2, 3]);
+    // preempted instead, it stays in the order
+    x.view_into(0, 2200, 1, Some(b'R'), None, &mut v);
+    assert_eq!(v.order().collect::<Vec<_>>(), vec![2, 3, 1]);
+    // exiting, it is gone from the queue and its average
+    x.view_into(0, 2200, 1, Some(b'X'), None, &mut v);
+    assert_eq!((v.avg, v.get(1)), (1250, None));
 }

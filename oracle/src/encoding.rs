@@ -474,7 +474,8 @@ impl Encoder {
                 .flatten()
         });
         let first = ev.prev_state.and_then(|p| p.as_bytes().first().copied());
-        self.decision_step(c, now, prev, prev_tgid, first, ev.nr_running, rows, out);
+        let runtime = ev.prev_runtime_ns;
+        self.decision_step(c, now, prev, prev_tgid, first, ev.nr_running, runtime, rows, out);
         out.ts = ev.ts_ns;
         out.next_pid = nxt;
         out.target = out
@@ -529,7 +530,8 @@ impl Encoder {
             .then(|| self.tasks.get(&prev).map(|t| t.tgid))
             .flatten();
         let first = prev_state.and_then(|p| p.as_bytes().first().copied());
-        self.decision_step(cpu, now as i64, prev, prev_tgid, first, nr_running, true, out);
+        // The live agent does not know prev's CPU time: the estimate charges it by time.
+        self.decision_step(cpu, now as i64, prev, prev_tgid, first, nr_running, None, true, out);
         out.ts = now;
         out.next_pid = -1;
         out.target = -1;
@@ -553,11 +555,13 @@ impl Encoder {
         prev_tgid: Option<i32>,
         prev_state: Option<u8>,
         nr_running: Option<u32>,
+        runtime: Option<u64>,
         rows: bool,
         out: &mut Step,
     ) {
         self.cpus.entry(c).or_default();
-        self.eevdf.view_into(c, now, &mut self.view);
+        self.eevdf
+            .view_into(c, now, prev, prev_state, runtime, &mut self.view);
         self.view_trusted = self.trusted(c);
         self.order_candidates(c);
         out.cpu = c;
@@ -821,7 +825,8 @@ impl Encoder {
             t.cpu = Some(c);
             t.last_in_ts = now;
         }
-        self.eevdf.switch(c, now, prev, first, nxt);
+        self.eevdf
+            .switch(c, now, prev, first, nxt, ev.prev_runtime_ns);
         if !dead {
             self.touch(c, prev);
         }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 3;
+pub const ENCODING_VERSION: u32 = 4;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -20,6 +20,9 @@ pub const META_MODEL: &str = "scx_oracle.model";
 
 /// Name of the step feature that expands to `candidates` one-hot columns (always last).
 pub const ONEHOT: &str = "last_pick_slot_onehot";
+
+/// The trace metadata key of the kernel's base slice (see [`Spec::for_trace`]).
+pub const SLICE_META_KEY: &str = "sched_base_slice_ns";
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Spec {
@@ -69,6 +72,22 @@ impl Spec {
             bail!("encoding spec: eevdf_trust_window must be 1..=32");
         }
         Ok(spec)
+    }
+
+    /// This spec for one trace: the EEVDF estimate's slice is the kernel's own base slice
+    /// when the trace's metadata has it (`sched_base_slice_ns`, written by `scx_oracle
+    /// trace` where debugfs is readable), else `eevdf_slice_ns`. model/encoding.py's
+    /// `spec_for_trace` is the same rule.
+    pub fn for_trace(&self, meta: &trace::TraceMeta) -> Spec {
+        let mut spec = self.clone();
+        if let Some(ns) = meta
+            .get(SLICE_META_KEY)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|&ns| ns > 0)
+        {
+            spec.eevdf_slice_ns = ns;
+        }
+        spec
     }
 
     /// The spec this binary was built with.
