@@ -23,7 +23,8 @@ is a wrong value. What made them wrong, and what the estimate does about it:
   more than half the right picks on hackbench_socket; the estimate takes the kernel's
   (trace metadata sched_base_slice_ns: 1.4 ms at 2 vCPUs, 2.1 ms at 4 on the 7.3 kernel,
   0.7 ms x (1 + log2 CPUs)).
-- Real-time tasks (our own tracer is one) are not in the fair queue.
+- Real-time tasks (our own tracer is one) are not in the fair class's sums; their class runs
+  first, so they rank first.
 - The pick sees a task that blocks already dequeued (or delayed): the kernel dequeues it
   before it picks.
 What is left is rounding (the kernel truncates where this floors), the state before the
@@ -59,7 +60,7 @@ class Entity:
     cpu: int = -1         # the queue it is on (-1: none)
     delayed: bool = False  # asleep but still queued (DELAY_DEQUEUE)
     seen: bool = False    # placed at least once (a first placement has no lag)
-    rt: bool = False      # real-time or deadline class (prio < 100): never in a fair queue
+    rt: bool = False      # real-time or deadline class (prio < 100): outside the fair sums
     runtime: int = -1     # its CPU time as the kernel charged it, at its last switch-out (-1: unknown)
     v_in: int = 0         # its virtual runtime when it last switched in
 

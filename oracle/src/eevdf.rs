@@ -51,7 +51,7 @@ pub(crate) struct Entity {
     pub(crate) delayed: bool,
     /// Placed at least once (a first placement has no lag).
     pub(crate) seen: bool,
-    /// Real-time or deadline class (prio < 100): never in a fair queue.
+    /// Real-time or deadline class (prio < 100): queued outside the fair sums, served first.
     pub(crate) rt: bool,
     /// Its CPU time as the kernel charged it, at its last switch-out (-1: unknown).
     pub(crate) runtime: i64,

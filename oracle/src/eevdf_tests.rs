@@ -234,12 +234,16 @@ fn the_kernels_charge_replaces_the_timestamps() {
 }
 
 #[test]
-fn a_real_time_task_is_never_in_the_fair_queue() {
+fn a_real_time_task_ranks_first_outside_the_fair_sums() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW);
     x.switch(0, 0, 0, None, 1, None);
     x.set_prio(9, 98); // SCHED_FIFO
     x.wakeup(9, 0, 1000, false);
+    let v = view(&x, 0, 1000);
+    // first, at the average, which is 1's alone
+    assert_eq!(v.order().collect::<Vec<_>>(), vec![9, 1]);
+    assert_eq!((v.avg, v.get(9).map(|q| (q.v, q.dl))), (1000, Some((1000, 1000))));
     x.switch(0, 1000, 1, Some(b'R'), 9, None);
     x.switch(0, 50_000, 9, Some(b'S'), 1, None);
     assert_eq!(ent(&x, 9).cpu, None);
