@@ -11,6 +11,7 @@ model; oracle/src/encoding.rs implements the same algorithm and the round-trip t
 import bisect
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -394,7 +395,7 @@ def read_events(path):
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise BadInput(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    meta = _decoded(table.schema.metadata)
     if meta.get("schema_version") != "1":
         raise BadInput(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
     n = table.num_rows
@@ -410,22 +411,26 @@ def read_events(path):
 SLICE_META_KEY = "sched_base_slice_ns"
 
 
+def _decoded(metadata):
+    """Parquet key-value metadata (bytes -> bytes, or None) as str -> str."""
+    return {k.decode(): v.decode() for k, v in (metadata or {}).items()}
+
+
 def trace_meta(path):
-    """A Parquet trace's key-value metadata (str -> str)."""
+    """A Parquet trace's key-value metadata (str -> str), read from its footer alone."""
     import pyarrow.parquet as pq
-    schema = pq.read_schema(parquet_path(path))
-    return {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    return _decoded(pq.read_schema(parquet_path(path)).metadata)
 
 
 def spec_for_trace(spec, meta):
     """The spec for one trace: the EEVDF estimate's slice is the kernel's own base slice when
     the trace's metadata has it (sched_base_slice_ns, written by `scx_oracle trace` where
     debugfs is readable), else eevdf_slice_ns (oracle/src/spec.rs: Spec::for_trace)."""
-    try:
-        ns = int(str(meta.get(SLICE_META_KEY, "")).strip())
-    except ValueError:
-        return spec
-    return dict(spec, eevdf_slice_ns=ns) if ns > 0 else spec
+    s = str(meta.get(SLICE_META_KEY, "")).strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", s):   # what Rust's str::parse::<i64> takes (int() also
+        return spec                            # takes "1_400_000"); the encoders must agree
+    ns = int(s)
+    return dict(spec, eevdf_slice_ns=ns) if 0 < ns < 2**63 else spec
 
 
 def encode_trace(path, spec, estimate=True):

@@ -40,6 +40,17 @@ class BadInput(unittest.TestCase):
             split_runs(rows, holdout=())
         self.assertIn("at least 3", str(ctx.exception))
 
+    def test_a_traces_base_slice_replaces_the_default_only_when_it_is_a_positive_integer(self):
+        # the same values as oracle/src/spec.rs's test: the two encoders must agree
+        from model.encoding import load_spec, spec_for_trace
+        spec = load_spec()
+        slice_of = lambda v: spec_for_trace(spec, {"sched_base_slice_ns": v})["eevdf_slice_ns"]
+        self.assertEqual(slice_of("1400000"), 1_400_000)
+        self.assertEqual(slice_of(" +2100000\n"), 2_100_000)
+        for bad in ["", "0", "-5", "1_400_000", "1.4e6", "99999999999999999999"]:
+            self.assertEqual(slice_of(bad), spec["eevdf_slice_ns"], bad)
+        self.assertIs(spec_for_trace(spec, {}), spec)
+
     def test_cli_reports_without_traceback(self):
         with tempfile.TemporaryDirectory() as d:
             csv = Path(d) / "t.csv"

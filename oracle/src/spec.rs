@@ -21,9 +21,6 @@ pub const META_MODEL: &str = "scx_oracle.model";
 /// Name of the step feature that expands to `candidates` one-hot columns (always last).
 pub const ONEHOT: &str = "last_pick_slot_onehot";
 
-/// The trace metadata key of the kernel's base slice (see [`Spec::for_trace`]).
-pub const SLICE_META_KEY: &str = "sched_base_slice_ns";
-
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Spec {
     pub version: u32,
@@ -81,7 +78,7 @@ impl Spec {
     pub fn for_trace(&self, meta: &trace::TraceMeta) -> Spec {
         let mut spec = self.clone();
         if let Some(ns) = meta
-            .get(SLICE_META_KEY)
+            .get(trace::meta::BASE_SLICE_KEY)
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|&ns| ns > 0)
         {
@@ -162,6 +159,22 @@ mod tests {
         let s = Spec::compiled();
         assert_eq!(s.version, ENCODING_VERSION);
         assert_eq!(s.step_width(), s.step_features.len() - 1 + s.candidates);
+    }
+
+    /// The same values as model/tests/test_bad_input.py's slice test: the encoders agree.
+    #[test]
+    fn a_traces_base_slice_replaces_the_default_when_it_is_a_positive_integer() {
+        let spec = Spec::compiled();
+        let slice = |v: &str| {
+            let m = trace::TraceMeta::new("t").with(trace::meta::BASE_SLICE_KEY, v).unwrap();
+            spec.for_trace(&m).eevdf_slice_ns
+        };
+        assert_eq!(slice("1400000"), 1_400_000);
+        assert_eq!(slice(" +2100000\n"), 2_100_000);
+        for bad in ["", "0", "-5", "1_400_000", "1.4e6", "99999999999999999999"] {
+            assert_eq!(slice(bad), spec.eevdf_slice_ns, "{bad:?}");
+        }
+        assert_eq!(spec.for_trace(&trace::TraceMeta::new("t")), spec);
     }
 
     #[test]

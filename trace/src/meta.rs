@@ -25,6 +25,10 @@ pub const RESERVED_KEYS: [&str; 6] = [
     "complete",
 ];
 
+/// The fair class's base slice (ns) on the traced kernel, when the producer could read it
+/// (`scx_oracle trace`: debugfs). The encoders' EEVDF estimate uses it (see SCHEMA.md).
+pub const BASE_SLICE_KEY: &str = "sched_base_slice_ns";
+
 /// Key of the loss report: a JSON array of [`LossSpan`]s (absent when nothing was lost
 /// or the producer cannot tell when).
 pub const LOSSES_KEY: &str = "events_lost_detail";

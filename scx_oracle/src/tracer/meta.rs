@@ -30,7 +30,7 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
         ("hostname", host),
         ("tracer", "raw_tp".into()),
     ];
-    let slice = base_slice_ns().map(|ns| ("sched_base_slice_ns", ns.to_string()));
+    let slice = base_slice_ns().map(|ns| (trace::meta::BASE_SLICE_KEY, ns.to_string()));
     for (k, v) in ours.into_iter().chain(slice) {
         if m.get(k).is_none() {
             m.insert(k, v)?;
