@@ -3,10 +3,13 @@
 Splits never cut a run: for each workload not held out, its last repetition is the test run
 ("seen" workloads, held-out repetitions), the one before it validates (early stopping), the rest
 train. Held-out workloads are used only for the "unseen" test. Encoded traces are cached under
-.cache/model/ keyed by the trace's sha256 and the encoding spec.
+.cache/model/ keyed by the trace's sha256 and the encoding spec, compressed (an encoded trace is
+~30x its Parquet file raw: data/small would take 7 GB) and kept to CACHE_MAX_BYTES by dropping the
+least recently used, so entries left by older encodings or re-recorded traces do not fill the disk.
 """
 import hashlib
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,8 @@ from .errors import BadInput
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "model"
+# Room for a few encodings of a dataset the size of data/small (~250 MB each, compressed).
+CACHE_MAX_BYTES = int(os.environ.get("SCX_ORACLE_MODEL_CACHE_MB", "2048")) * 2**20
 # Chosen before any model was trained: one wakeup-chain workload, one lock workload and one
 # client/server workload, each with a training-set relative (hackbench_pipe, stress_pipe, ...).
 DEFAULT_HOLDOUT = ("hackbench_socket", "stress_futex", "request_response")
@@ -107,6 +112,7 @@ def encode_runs(dataset, rows, spec, workers=2, estimate=True):
         cache = CACHE / f"{row.get('sha256', Path(row['file']).stem)}-{tag}.npz"
         if cache.exists():
             cached[row["file"]] = _load_cache(cache)
+            os.utime(cache)   # recently used: the last to be pruned
         else:
             todo.append((row, cache))
     if todo:
@@ -115,6 +121,7 @@ def encode_runs(dataset, rows, spec, workers=2, estimate=True):
             for (row, cache), seqs in zip(todo, pool.map(_encode_file, jobs)):
                 _save_cache(cache, seqs)
                 cached[row["file"]] = seqs
+        prune_cache(CACHE, CACHE_MAX_BYTES)
     out = []
     for row in rows:
         for s in cached[row["file"]]:
@@ -129,7 +136,27 @@ def _save_cache(path, seqs):
         for k, v in s.items():
             arrays[f"{i}.{k}"] = np.asarray(v)
     with replacing(path, ".partial.npz") as tmp:   # np.savez adds .npz to other names
-        np.savez(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays)
+
+
+def prune_cache(directory, max_bytes):
+    """Deletes the least recently used entries until the rest fit in max_bytes. The newest entry
+    always stays, even alone over the limit (it is what the caller is about to use)."""
+    entries = []
+    for path in Path(directory).glob("*.npz"):
+        if path.name.endswith(".partial.npz"):   # being written by another process
+            continue
+        try:
+            st = path.stat()
+        except FileNotFoundError:   # another process pruned it first
+            continue
+        entries.append((st.st_mtime, st.st_size, path))
+    entries.sort(reverse=True)
+    total = 0
+    for i, (_, size, path) in enumerate(entries):
+        total += size
+        if total > max_bytes and i > 0:
+            path.unlink(missing_ok=True)
 
 
 def _load_cache(path):
