@@ -60,10 +60,18 @@ fn shadow_online_accuracy_matches_the_offline_eval_of_its_recording() {
     assert_eq!(facts["steps_identical"], Value::Bool(true), "live and replayed encodings differ");
     let (online, offline) = (&v["shadow"], &v["eval"]["overall"]);
     let steps = online["steps"].as_u64().unwrap();
-    assert!(steps >= 500, "only {steps} switches scored");
+    // hackbench for 3 s gives ~20 k switches under TCG; a shadow that attached after the load
+    // (as before scenarios waited for it) scored a few thousand, mostly idle ones.
+    assert!(steps >= 5000, "only {steps} switches scored");
     assert_eq!(offline["steps"].as_u64(), Some(steps));
     let (a, b) = (online["top1"].as_f64().unwrap(), offline["top1"].as_f64().unwrap());
     assert!((a - b).abs() <= 0.01, "online top-1 {a} vs offline {b}");
     assert_eq!(online["events_lost"].as_u64(), Some(0));
     assert_eq!(v["state_while_running"].as_str(), Some("disabled"), "shadow runs under the fair class");
+    // The live estimate used the guest kernel's own base slice (1.4 ms at 2 vCPUs), not the
+    // model's 1.5 ms default, and steps_identical shows the recording carried it to the replay.
+    let f = &facts["sched_base_slice_ns"];
+    let kernel_slice = f.as_i64().or_else(|| f.as_str().and_then(|s| s.trim().parse().ok()));
+    assert!(kernel_slice.is_some(), "the guest showed no base slice: {}", facts["sched_base_slice_ns"]);
+    assert_eq!(online["eevdf_slice_ns"].as_i64(), kernel_slice);
 }

@@ -77,12 +77,15 @@ fn replay(live: &mut LiveModel, events: &[Event]) -> Run {
 fn main() {
     let model_path = from_env("ORACLE_MODEL", "model/artifacts/oracle.onnx");
     let trace_path = from_env("ORACLE_TRACE", "data/small/traces/hackbench_pipe-2cpu-rep1.parquet");
-    let (_, events) = load_sorted(&trace_path).unwrap_or_else(|e| panic!("{e:#}"));
+    let (meta, events) = load_sorted(&trace_path).unwrap_or_else(|e| panic!("{e:#}"));
     let rss_before = rss_kib();
     let backends = [Backend::Native, Backend::Ort];
     // ORACLE_BACKEND=native profiles one backend alone (the JSON line then has no comparison).
     let only = std::env::var("ORACLE_BACKEND").ok();
-    let load = |b| LiveModel::new(Scorer::load(&model_path, b).unwrap_or_else(|e| panic!("{e:#}"))).expect("live model");
+    let load = |b| {
+        let scorer = Scorer::load(&model_path, b).unwrap_or_else(|e| panic!("{e:#}"));
+        LiveModel::new(scorer).and_then(|l| l.on_host(&meta)).expect("live model")
+    };
     let mut parity = None;
     let mut rss_loaded = 0;
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];

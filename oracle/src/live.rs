@@ -9,7 +9,7 @@
 //! events as stamped, so a replay of the recording encodes exactly the steps the agent saw.
 
 use anyhow::Result;
-use trace::Event;
+use trace::{Event, TraceMeta};
 
 use crate::encoding::{Encoder, Step};
 use crate::model::LstmState;
@@ -43,6 +43,9 @@ pub enum Ranker {
 
 pub struct LiveModel {
     enc: Encoder,
+    /// The kernel being watched, as a trace's metadata describes it (its base slice): the
+    /// encoder's spec is the model's `for_trace` this, as offline encoding of a recording is.
+    host: TraceMeta,
     ranker: Ranker,
     rule_scores: Vec<f32>,
     states: Vec<Option<LstmState>>,
@@ -70,6 +73,7 @@ impl LiveModel {
     fn with_ranker(spec: crate::spec::Spec, ranker: Ranker) -> Result<LiveModel> {
         Ok(LiveModel {
             enc: Encoder::new(spec.clone())?,
+            host: TraceMeta::new("live"),
             step: Step::zeroed(&spec),
             decision: Step::zeroed(&spec),
             rule_scores: vec![0.0; spec.candidates],
@@ -80,6 +84,21 @@ impl LiveModel {
             last_ts: 0,
             reordered: 0,
         })
+    }
+
+    /// Encodes as this kernel's fair class is set up: `host` is the metadata the live tracer
+    /// writes (`LiveEvents::meta`), whose base slice sets the EEVDF estimate's, exactly as
+    /// `encode`/`eval` read a recording of the same run. Call before the first event.
+    pub fn on_host(mut self, host: &TraceMeta) -> Result<LiveModel> {
+        let spec = self.enc.spec().for_trace(host);
+        self.enc = Encoder::new(spec)?;
+        self.host = host.clone();
+        Ok(self)
+    }
+
+    /// The encoding in use: the model's, with the host's base slice.
+    pub fn spec(&self) -> &crate::spec::Spec {
+        self.enc.spec()
     }
 
     /// The model, None for the hand rule.
@@ -94,11 +113,12 @@ impl LiveModel {
     /// new network reads them differently; the encoder's view of the tasks is kept when the new
     /// model encodes the same way, else it starts afresh (it refills within a few switches).
     pub fn replace_scorer(&mut self, scorer: Scorer) -> Result<()> {
-        if scorer.spec() != self.enc.spec() {
-            self.enc = Encoder::new(scorer.spec().clone())?;
-            self.step = Step::zeroed(scorer.spec());
-            self.decision = Step::zeroed(scorer.spec());
-            self.rule_scores = vec![0.0; scorer.spec().candidates];
+        let spec = scorer.spec().for_trace(&self.host);
+        if spec != *self.enc.spec() {
+            self.step = Step::zeroed(&spec);
+            self.decision = Step::zeroed(&spec);
+            self.rule_scores = vec![0.0; spec.candidates];
+            self.enc = Encoder::new(spec)?;
         }
         self.ranker = Ranker::Model(scorer);
         self.states.clear();
@@ -229,6 +249,31 @@ pub fn pick_best(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn host_with_slice(ns: &str) -> TraceMeta {
+        TraceMeta::new("live").with(trace::meta::BASE_SLICE_KEY, ns).unwrap()
+    }
+
+    #[test]
+    fn the_hosts_base_slice_sets_the_live_estimate_as_it_does_a_recording() {
+        let compiled = crate::spec::Spec::compiled();
+        let live = LiveModel::recent_wakeup().unwrap().on_host(&host_with_slice("1400000")).unwrap();
+        assert_eq!(live.enc.spec().eevdf_slice_ns, 1_400_000);
+        assert_eq!(*live.enc.spec(), compiled.for_trace(&host_with_slice("1400000")));
+        // A host that does not show its slice (debugfs unreadable) keeps the model's default.
+        let live = LiveModel::recent_wakeup().unwrap().on_host(&TraceMeta::new("live")).unwrap();
+        assert_eq!(live.enc.spec().eevdf_slice_ns, compiled.eevdf_slice_ns);
+    }
+
+    #[test]
+    fn a_reloaded_model_keeps_the_hosts_base_slice() {
+        let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/artifacts/oracle.onnx");
+        let load = || Scorer::load(&model, crate::Backend::Native).unwrap();
+        let mut live = LiveModel::new(load()).unwrap().on_host(&host_with_slice("2100000")).unwrap();
+        assert_eq!(live.enc.spec().eevdf_slice_ns, 2_100_000);
+        live.replace_scorer(load()).unwrap();
+        assert_eq!(live.enc.spec().eevdf_slice_ns, 2_100_000);
+    }
 
     #[test]
     fn best_eligible_slot_wins_ties_to_the_lower_slot() {

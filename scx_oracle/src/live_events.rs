@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use libbpf_rs::OpenObject;
 use trace::{source, Event, TraceMeta, TraceWriter};
 
-use crate::tracer::{BackgroundWriter, EventSource, Priority, QueueOptions, SourceOptions};
+use crate::tracer::{with_fair_class, BackgroundWriter, EventSource, Priority, QueueOptions, SourceOptions};
 
 struct Recording {
     writer: BackgroundWriter,
@@ -62,7 +62,7 @@ impl<'obj> LiveEvents<'obj> {
 
     /// Metadata for a recording made by `what` (e.g. "run --policy oracle").
     pub fn meta(what: &str) -> Result<TraceMeta> {
-        TraceMeta::new(source::BPF_TRACER).with("recorded_by", format!("scx_oracle {what}"))
+        with_fair_class(TraceMeta::new(source::BPF_TRACER).with("recorded_by", format!("scx_oracle {what}"))?)
     }
 
     /// Hands every event available now to `consume`, oldest first (each poll sorted by time,

@@ -93,6 +93,9 @@ pub struct ShadowReport {
     /// (within 25%), so a session of any length keeps a fixed-size record.
     pub inference_us: Percentiles,
     pub recording: Option<String>,
+    /// The EEVDF estimate's slice: this kernel's base slice where debugfs shows it (and in
+    /// the recording's metadata, so its replay encodes the same), else the model's default.
+    pub eevdf_slice_ns: i64,
 }
 
 pub fn run(args: ShadowArgs) -> Result<i32> {
@@ -107,7 +110,8 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
         info!("shadow: running the model in ONNX Runtime: {why}");
     }
     let cw = scorer.spec().candidate_width();
-    let mut live = LiveModel::new(scorer)?;
+    let meta = LiveEvents::meta("shadow")?;
+    let mut live = LiveModel::new(scorer)?.on_host(&meta)?;
     let mut steps_out = args
         .steps_out
         .as_ref()
@@ -115,7 +119,7 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
         .transpose()?;
 
     let mut object = MaybeUninit::uninit();
-    let mut events = LiveEvents::open(&mut object, 32, args.record.as_deref(), LiveEvents::meta("shadow")?)?;
+    let mut events = LiveEvents::open(&mut object, 32, args.record.as_deref(), meta)?;
     info!("shadow: {} ({backend}) watching the kernel's picks", model.display());
 
     let mut overall = Accuracy::default();
@@ -171,6 +175,7 @@ pub fn run(args: ShadowArgs) -> Result<i32> {
         per_cpu,
         inference_us: times.percentiles(),
         recording: recorded.map(|(p, _)| p.display().to_string()),
+        eevdf_slice_ns: live.spec().eevdf_slice_ns,
     };
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");

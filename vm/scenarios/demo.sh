@@ -31,7 +31,7 @@ if [ "$ts" -gt 0 ]; then
   "$AGENT" shadow --duration $((ts + 1)) --json /results/shadow.json --record "$base.parquet" \
     >"$base.log" 2>&1 &
   spid=$!
-  sleep 1
+  fact shadow_attach_s "$(wait_shadow "$base.log" "$spid" 60)"
   mixed_load "$ts"
   wait "$spid"; trc=$?
   fact shadow_exit_code "$trc"

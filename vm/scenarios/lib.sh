@@ -44,6 +44,22 @@ wait_state() {
   done
 }
 
+# wait_shadow LOG PID SECS: poll until `scx_oracle shadow` (pid PID, output in LOG) says it is
+# watching, i.e. its tracer is attached; prints the seconds it took. Loading the model and the
+# BPF programs takes seconds under TCG: a load started before that is partly or wholly unseen.
+# Returns 1 if the shadow exited or SECS passed first.
+wait_shadow() {
+  log=$1; pid=$2; limit=$3; t0=$(now)
+  while ! grep -q "watching the kernel's picks" "$log" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null ||
+       awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { exit !(b - a >= l) }'; then
+      elapsed "$t0" "$(now)"; return 1
+    fi
+    usleep 100000
+  done
+  elapsed "$t0" "$(now)"
+}
+
 # start_agent [extra args]: start the agent in the background (AGENT_PID); its output goes to
 # /results/agent.log and is echoed on the console. Params: scx.policy, scx.stats, scx.agent_flags.
 start_agent() {

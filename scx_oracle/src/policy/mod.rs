@@ -68,17 +68,20 @@ pub struct PolicyConfig {
 /// Builds a policy. A model is loaded and checked here, before anything attaches: a model
 /// whose encoding this binary cannot build is refused with the reason.
 pub fn by_name(name: &str, cfg: &PolicyConfig) -> anyhow::Result<Box<dyn Policy>> {
-    let held = |name, live| {
-        Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, cfg.budget, cfg.max_wait))
+    // The live estimate uses this kernel's base slice, as the trace it would record says.
+    let host = crate::tracer::with_fair_class(trace::TraceMeta::new("live"))?;
+    let held = |name, live: ::oracle::live::LiveModel| -> anyhow::Result<Box<dyn Policy>> {
+        let live = live.on_host(&host)?;
+        Ok(Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, cfg.budget, cfg.max_wait)))
     };
     match name {
         "fifo" => Ok(Box::new(Fifo::new(cfg.slice_ns))),
         "vruntime" => Ok(Box::new(Vruntime::new(cfg.slice_ns, cfg.nr_cpus))),
         "oracle" => {
             let scorer = ::oracle::Scorer::load(&cfg.model, cfg.backend)?;
-            Ok(held("oracle", ::oracle::live::LiveModel::new(scorer)?))
+            held("oracle", ::oracle::live::LiveModel::new(scorer)?)
         }
-        "recent_wakeup" => Ok(held("recent_wakeup", ::oracle::live::LiveModel::recent_wakeup()?)),
+        "recent_wakeup" => held("recent_wakeup", ::oracle::live::LiveModel::recent_wakeup()?),
         other => anyhow::bail!(
             "unknown policy '{other}' (valid: {})",
             POLICY_NAMES.join(", ")

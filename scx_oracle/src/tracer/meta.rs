@@ -30,11 +30,20 @@ pub fn complete(mut m: TraceMeta, args: &TraceArgs, out: &Outcome) -> Result<Tra
         ("hostname", host),
         ("tracer", "raw_tp".into()),
     ];
-    let slice = base_slice_ns().map(|ns| (trace::meta::BASE_SLICE_KEY, ns.to_string()));
-    for (k, v) in ours.into_iter().chain(slice) {
+    for (k, v) in ours {
         if m.get(k).is_none() {
             m.insert(k, v)?;
         }
+    }
+    with_fair_class(m)
+}
+
+/// Adds the fair class's settings that the encoders' EEVDF estimate reads (the base slice)
+/// where this kernel shows them and `m` has no value of its own. Every trace and every live
+/// encoder takes them from here, so a live session encodes as `eval` of its recording does.
+pub fn with_fair_class(mut m: TraceMeta) -> Result<TraceMeta> {
+    if let (Some(ns), None) = (base_slice_ns(), m.get(trace::meta::BASE_SLICE_KEY)) {
+        m.insert(trace::meta::BASE_SLICE_KEY, ns.to_string())?;
     }
     Ok(m)
 }

@@ -43,6 +43,7 @@ use trace::{Format, TraceMeta, TraceWriter};
 
 pub use args::{Convert, TraceArgs};
 pub use background::{BackgroundWriter, QueueOptions};
+pub use meta::with_fair_class;
 #[allow(unused_imports)] // the type of QueueOptions::priority, for other users of the writer
 pub use priority::Priority;
 pub use source::{EventSource, SourceOptions};
