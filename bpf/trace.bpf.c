@@ -394,6 +394,36 @@ static __always_inline void read_nr_running(struct ot_event *e, u64 *slot, struc
 	e->flags |= OT_F_NR_RUNNING;
 }
 
+/*
+ * The task running on the CPU @p was just enqueued on (p->se.cfs_rq->rq->curr)
+ * and its CPU time: the enqueue charged it (update_curr()) before this
+ * tracepoint, so userspace can charge it exactly as the kernel did when it
+ * placed @p against the queue's average. Same config needs as read_nr_running().
+ */
+static __always_inline void read_curr(struct ot_event *e, struct task_struct *p)
+{
+	struct task_struct *curr;
+
+	if (!bpf_core_field_exists(struct cfs_rq, rq) ||
+	    !bpf_core_field_exists(struct sched_entity, cfs_rq))
+		return;
+	if (HAVE_RO) {
+		curr = TASK_RO(p)->se.cfs_rq->rq->curr;
+		if (!curr)
+			return;
+		curr = TASK_RO(curr);
+		e->prev_pid = curr->pid;
+		e->prev_runtime = curr->se.sum_exec_runtime;
+	} else {
+		curr = BPF_CORE_READ(p, se.cfs_rq, rq, curr);
+		if (!curr)
+			return;
+		e->prev_pid = BPF_CORE_READ(curr, pid);
+		e->prev_runtime = BPF_CORE_READ(curr, se.sum_exec_runtime);
+	}
+	e->flags |= OT_F_CURR;
+}
+
 /* The rq slot of the CPU we run on. */
 static __always_inline u64 *my_rq(const struct sender *s)
 {
@@ -447,6 +477,7 @@ static __always_inline void wakeup(u32 type, struct task_struct *task)
 	if (!comm_passes(NULL, &n) || !(e = reserve(&s, type, cpu, NULL, &n)))
 		return;
 	e->target_cpu = target;
+	read_curr(e, task);
 	read_nr_running(e, my_rq(&s), NULL);
 	submit(&s, e, NULL, &n);
 }

@@ -53,6 +53,13 @@ enum ot_event_flags {
 	 * cache only changes in ring order and userspace can mirror it exactly.
 	 */
 	OT_F_NESTED		= 1 << 4,
+	/*
+	 * wakeup: prev_pid and prev_runtime hold the task running on target_cpu
+	 * as the woken one was enqueued, and its CPU time then (the enqueue
+	 * charged it first: update_curr()), so the fair class's average that the
+	 * wakee is placed against can be replayed exactly.
+	 */
+	OT_F_CURR		= 1 << 5,
 };
 
 /*
@@ -81,7 +88,8 @@ struct ot_event {
 	s32	next_tgid;
 	s32	next_prio;
 	u32	__pad;
-	u64	prev_runtime;	/* switch: prev->se.sum_exec_runtime, its CPU time so far */
+	u64	prev_runtime;	/* switch: prev->se.sum_exec_runtime, its CPU time so far;
+				 * wakeup with OT_F_CURR: the same of target_cpu's curr */
 };
 
 /*

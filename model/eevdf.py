@@ -27,8 +27,11 @@ is a wrong value. What made them wrong, and what the estimate does about it:
   first, so they rank first.
 - The pick sees a task that blocks already dequeued (or delayed): the kernel dequeues it
   before it picks.
+- A wakeup places the wakee against the average with the running task charged up to then;
+  the tracer's wakeup record carries that task's CPU time (prev_runtime_ns), so that partial
+  charge is exact too (encoding version 5).
 What is left is rounding (the kernel truncates where this floors), the state before the
-trace began, and a run's partial charge when a wakeup places a task mid-run.
+trace began, and the timestamp charges of migrations.
 Everything is integer arithmetic with floored division, so oracle/src/eevdf.rs, its mirror,
 computes bit-identical state (the round-trip test checks the features).
 """
@@ -172,13 +175,18 @@ class Eevdf:
         return max(-limit, min(limit, avg - e.v))
 
     # -- the rules ------------------------------------------------------------------------
-    def charge(self, c, now):
-        """update_curr(): the running task's virtual runtime up to `now`."""
+    def charge(self, c, now, curr=None, runtime=None):
+        """update_curr(): the running task's virtual runtime up to `now`; exactly, from the
+        kernel's charge, when `curr` is the task running here and `runtime` its CPU time now
+        (a wakeup record's prev_pid and prev_runtime_ns), else by timestamps."""
         q = self.queue(c)
-        if q.curr and q.last >= 0 and now > q.last:
-            e = self.ents.get(q.curr)
-            if e is not None and e.cpu == c and not e.rt:
-                self.set_v(e, e.v + (now - q.last) * 1024 // e.w)
+        e = self.ents.get(q.curr) if q.curr else None
+        if e is not None and e.cpu == c and not e.rt:
+            v = self.exact_v(e, runtime) if curr == q.curr else None
+            if v is None and q.last >= 0 and now > q.last:
+                v = e.v + (now - q.last) * 1024 // e.w
+            if v is not None:
+                self.set_v(e, v)
                 if e.v >= e.dl:   # slice used up: a new deadline
                     e.dl = e.v + self.vslice(e)
         q.last = max(q.last, now)
@@ -225,8 +233,10 @@ class Eevdf:
         self.leave(pid, e)
         e.vlag = min(e.vlag, 0)   # DELAY_ZERO
 
-    def wakeup(self, pid, c, now, new):
-        self.charge(c, now)
+    def wakeup(self, pid, c, now, new, curr=None, curr_runtime=None):
+        """`pid` woken onto c; `curr`, `curr_runtime`: the task running on c then and its CPU
+        time, when the trace has them."""
+        self.charge(c, now, curr, curr_runtime)
         e = self.ent(pid)
         if e.cpu == c and e.delayed:          # requeue_delayed_entity()
             q = self.queue(c)

@@ -176,7 +176,8 @@ class Encoder:
             target = ev.get("target_cpu")
             target = ev["cpu"] if target is None else target
             if t.state != RUNNING:
-                self.eevdf.wakeup(pid, target, ev["ts_ns"], kind == "wakeup_new")
+                self.eevdf.wakeup(pid, target, ev["ts_ns"], kind == "wakeup_new",
+                                  ev.get("prev_pid"), ev.get("prev_runtime_ns"))
                 self.make_runnable(pid, t, target)
                 t.woken_ts = ev["ts_ns"]
                 t.preempted = False

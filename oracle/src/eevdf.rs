@@ -353,19 +353,28 @@ impl Eevdf {
 
     /// update_curr(): the running task's virtual runtime up to `now`.
     fn charge(&mut self, c: u32, now: i64) {
+        self.charge_known(c, now, None, None);
+    }
+
+    /// [`Eevdf::charge`], exactly from the kernel's charge when `curr` is the task running on
+    /// `c` and `runtime` its CPU time now (a wakeup record's prev_pid and prev_runtime_ns).
+    fn charge_known(&mut self, c: u32, now: i64, curr: Option<i32>, runtime: Option<u64>) {
         let q = self.qs.get(c);
-        let (curr, last) = (q.curr, q.last);
-        if curr != 0 && last >= 0 && now > last {
+        let (running, last) = (q.curr, q.last);
+        if running != 0 {
             if let Some(e) = self
                 .ents
-                .get_mut(&curr)
+                .get_mut(&running)
                 .filter(|e| e.cpu == Some(c) && !e.rt)
             {
-                let v = e.v + ((now - last) * 1024).div_euclid(e.w);
-                self.qs.set_v(e, v);
-                if e.v >= e.dl {
-                    // slice used up: a new deadline
-                    e.dl = e.v + self.qs.vslice(e);
+                let exact = if curr == Some(running) { Queues::exact_v(e, runtime) } else { None };
+                let v = exact.or_else(|| (last >= 0 && now > last).then(|| e.v + ((now - last) * 1024).div_euclid(e.w)));
+                if let Some(v) = v {
+                    self.qs.set_v(e, v);
+                    if e.v >= e.dl {
+                        // slice used up: a new deadline
+                        e.dl = e.v + self.qs.vslice(e);
+                    }
                 }
             }
         }
@@ -373,9 +382,10 @@ impl Eevdf {
         q.last = q.last.max(now);
     }
 
-    /// A wakeup of `pid` onto CPU `c` (`new`: wakeup_new).
-    pub fn wakeup(&mut self, pid: i32, c: u32, now: i64, new: bool) {
-        self.charge(c, now);
+    /// A wakeup of `pid` onto CPU `c` (`new`: wakeup_new); `curr`, `curr_runtime`: the task
+    /// running on `c` then and its CPU time, when the trace has them.
+    pub fn wakeup(&mut self, pid: i32, c: u32, now: i64, new: bool, curr: Option<i32>, curr_runtime: Option<u64>) {
+        self.charge_known(c, now, curr, curr_runtime);
         let e = self.ents.entry(pid).or_default();
         let qs = &mut self.qs;
         if e.cpu == Some(c) && e.delayed {

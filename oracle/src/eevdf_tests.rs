@@ -36,9 +36,9 @@ fn seen(v: &View, pids: &[i32]) -> Seen {
 /// delayed.
 fn one_sleeps_ineligible() -> Eevdf {
     let mut x = estimate();
-    x.wakeup(1, 0, 0, NEW);
+    x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None);
-    x.wakeup(2, 0, 1000, NEW); // 1 charged to 1000; 2 placed at the average, half a slice
+    x.wakeup(2, 0, 1000, NEW, None, None); // 1 charged to 1000; 2 placed at the average, half a slice
     assert_eq!((ent(&x, 2).v, ent(&x, 2).dl), (1000, 751_000));
     x.switch(0, 3000, 1, Some(b'S'), 2, None);
     let e = ent(&x, 1);
@@ -53,7 +53,7 @@ fn one_sleeps_ineligible() -> Eevdf {
 fn a_new_task_starts_at_the_average_with_half_a_slice() {
     let mut x = estimate();
     x.set_prio(3, 121); // nice 1: weight 820, virtual slice 1_536_000_000 / 820 = 1_873_170
-    x.wakeup(3, 1, 0, NEW);
+    x.wakeup(3, 1, 0, NEW, None, None);
     let e = ent(&x, 3);
     assert_eq!((e.v, e.dl, e.w), (0, 936_585, 820));
 }
@@ -62,12 +62,12 @@ fn a_new_task_starts_at_the_average_with_half_a_slice() {
 fn placement_scales_the_kept_lag_with_floored_division() {
     let mut x = one_sleeps_ineligible();
     x.set_prio(3, 121);
-    x.wakeup(3, 1, 0, NEW); // CPU 1: 3 alone, weight 820, average 0
+    x.wakeup(3, 1, 0, NEW, None, None); // CPU 1: 3 alone, weight 820, average 0
     // 1 wakes on CPU 1 while delayed on CPU 0. CPU 0 is charged first (2 has run 1000 more:
     // v 2000, average (3000 + 2000) / 2 = 2500), so 1 leaves with lag 2500 - 3000 = -500
     // (negative: DELAY_ZERO keeps it), placed on CPU 1 with that lag scaled by
     // (820 + 1024) / 820: -922_000 / 820 = -1124.4, floored to -1125 (not -1124).
-    x.wakeup(1, 1, 4000, false);
+    x.wakeup(1, 1, 4000, false, None, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.vlag, e.v, e.dl, e.cpu),
@@ -112,14 +112,14 @@ fn requeue_of_a_delayed_sleeper_zeroes_a_positive_lag() {
     // Woken at 3500: 2 has run to 1500, the average is 2250, 1 (3000) still owes: it is just
     // requeued where it is.
     let mut x = one_sleeps_ineligible();
-    x.wakeup(1, 0, 3500, false);
+    x.wakeup(1, 0, 3500, false, None, None);
     let e = ent(&x, 1);
     assert_eq!((e.v, e.dl, e.delayed, e.vlag), (3000, 750_000, false, 0));
     assert_eq!(view(&x, 0, 3500).order().collect::<Vec<_>>(), vec![2, 1]);
     // Woken at 7000: 2 has run to 5000, the average is 4000, 1 is owed 1000: DELAY_ZERO
     // places it again with no lag, at the average of the others (5000), a full slice.
     let mut x = one_sleeps_ineligible();
-    x.wakeup(1, 0, 7000, false);
+    x.wakeup(1, 0, 7000, false, None, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.v, e.dl, e.delayed, e.vlag, e.cpu),
@@ -147,10 +147,10 @@ fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
 #[test]
 fn migration_keeps_the_lag_and_the_relative_deadline() {
     let mut x = estimate();
-    x.wakeup(1, 0, 0, NEW);
+    x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None);
-    x.wakeup(2, 0, 1000, NEW); // v 1000, deadline 751_000: 750_000 ahead
-    x.wakeup(3, 1, 2000, NEW); // CPU 1: 3 alone at 0
+    x.wakeup(2, 0, 1000, NEW, None, None); // v 1000, deadline 751_000: 750_000 ahead
+    x.wakeup(3, 1, 2000, NEW, None, None); // CPU 1: 3 alone at 0
                                // At 5000 1 has run to 5000, CPU 0's average is 3000: 2 leaves with lag 2000, placed on
                                // CPU 1 at 0 - 2000 x 2048 / 1024 = -4000, its deadline still 750_000 ahead.
     x.migrate(2, 1, 5000);
@@ -182,11 +182,11 @@ fn a_negative_average_floors() {
     // 4497.6, floored to 4497; CPU 1's average is then 1024 x -4497 / 1844 = -2497.2, floored
     // to -2498 (truncation would say -2497).
     let mut x = estimate();
-    x.wakeup(1, 0, 0, NEW);
+    x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None);
-    x.wakeup(2, 0, 1000, NEW);
+    x.wakeup(2, 0, 1000, NEW, None, None);
     x.set_prio(3, 121);
-    x.wakeup(3, 1, 2000, NEW);
+    x.wakeup(3, 1, 2000, NEW, None, None);
     x.migrate(2, 1, 5000);
     let v = view(&x, 1, 5000);
     assert_eq!(
@@ -214,9 +214,9 @@ fn a_view_renews_a_used_up_deadline_as_charging_would() {
 #[test]
 fn the_kernels_charge_replaces_the_timestamps() {
     let mut x = estimate();
-    x.wakeup(1, 0, 0, NEW);
+    x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, Some(5_000)); // idle out; 1 in at v 0, its CPU time unknown
-    x.wakeup(2, 0, 1000, NEW);
+    x.wakeup(2, 0, 1000, NEW, None, None);
     // 1 preempted at 3000 having run 2500 ns in all: its first switch-out, so the time since
     // its switch-in charges it (3000), and from now on its CPU time is known.
     x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500));
@@ -236,10 +236,10 @@ fn the_kernels_charge_replaces_the_timestamps() {
 #[test]
 fn a_real_time_task_ranks_first_outside_the_fair_sums() {
     let mut x = estimate();
-    x.wakeup(1, 0, 0, NEW);
+    x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None);
     x.set_prio(9, 98); // SCHED_FIFO
-    x.wakeup(9, 0, 1000, false);
+    x.wakeup(9, 0, 1000, false, None, None);
     let v = view(&x, 0, 1000);
     // first, at the average, which is 1's alone
     assert_eq!(v.order().collect::<Vec<_>>(), vec![9, 1]);
@@ -256,10 +256,10 @@ fn a_real_time_task_ranks_first_outside_the_fair_sums() {
 fn the_pick_sees_a_blocking_prev_gone_or_delayed() {
     let x = {
         let mut x = estimate();
-        x.wakeup(1, 0, 0, NEW);
+        x.wakeup(1, 0, 0, NEW, None, None);
         x.switch(0, 0, 0, None, 1, None);
-        x.wakeup(2, 0, 1000, NEW); // 2 at 1000
-        x.wakeup(3, 0, 2000, NEW); // 3 at the average of 1 (2000) and 2 (1000): 1500
+        x.wakeup(2, 0, 1000, NEW, None, None); // 2 at 1000
+        x.wakeup(3, 0, 2000, NEW, None, None); // 3 at the average of 1 (2000) and 2 (1000): 1500
         x
     };
     let mut v = View::default();
@@ -275,4 +275,23 @@ fn the_pick_sees_a_blocking_prev_gone_or_delayed() {
     // exiting, it is gone from the queue and its average
     x.view_into(0, 2200, 1, Some(b'X'), None, &mut v);
     assert_eq!((v.avg, v.get(1)), (1250, None));
+}
+
+#[test]
+fn a_wakeup_charges_the_running_task_the_kernels_cpu_time() {
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW, None, None);
+    x.switch(0, 0, 0, None, 1, Some(5_000));
+    x.wakeup(2, 0, 1000, NEW, None, None); // by the clock: 1 at 1000, 2 placed there
+    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500)); // 1 at 3000, its CPU time now known
+    x.switch(0, 4000, 2, Some(b'R'), 1, None); // 2 at 2000 by the clock; 1 back in at 3000
+    // 3 wakes at 14_000 while 1 runs: the record says 1 has had 6_500 ns of CPU in all, 4_000
+    // since it came back, so 1 is at 7000 (the clock would say 13_000) and 3 is placed at the
+    // average of 1 and 2, (7000 + 2000) / 2.
+    x.wakeup(3, 0, 14_000, NEW, Some(1), Some(6_500));
+    assert_eq!(ent(&x, 1).v, 7000);
+    assert_eq!(ent(&x, 3).v, 4500);
+    // A record about another task (not the one running here) is not believed: the clock, 1000 ns.
+    x.wakeup(4, 0, 15_000, NEW, Some(2), Some(99_999));
+    assert_eq!(ent(&x, 1).v, 8000);
 }

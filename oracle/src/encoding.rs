@@ -431,7 +431,7 @@ impl Encoder {
                         self.learn(pid, ev.next_prio, ev.next_tgid, ev.next_comm).state == State::Running;
                     if !running {
                         let new = ev.kind == EventKind::WakeupNew;
-                        self.eevdf.wakeup(pid, target, ts, new);
+                        self.eevdf.wakeup(pid, target, ts, new, ev.prev_pid, ev.prev_runtime_ns);
                         self.make_runnable(pid, target);
                         let t = self.tasks.get_mut(&pid).expect("learned above");
                         t.woken_ts = ts;

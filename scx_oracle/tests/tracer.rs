@@ -245,6 +245,30 @@ fn ping_pong_recorded(convert: &str) {
         .filter(|e| e.kind == EventKind::Wakeup && [Some(ids.0), Some(ids.1)].contains(&e.next_pid))
         .count();
     assert!(wakeups >= 2 * N - 5, "{wakeups} wakeups");
+    // A wakeup names the task running where the wakee goes, and that task's CPU time then:
+    // here the partner (it writes the pipe), its time between its switch-outs around it.
+    let mut out_runtime = std::collections::HashMap::new(); // pid -> CPU time at last switch-out
+    let mut checked = 0;
+    for e in &events {
+        match e.kind {
+            EventKind::Switch => {
+                if let (Some(p), Some(r)) = (e.prev_pid, e.prev_runtime_ns) {
+                    out_runtime.insert(p, r);
+                }
+            }
+            EventKind::Wakeup if [Some(ids.0), Some(ids.1)].contains(&e.next_pid) && e.target_cpu == Some(cpu as u32) => {
+                let partner = if e.next_pid == Some(ids.0) { ids.1 } else { ids.0 };
+                if e.prev_pid != Some(partner) {
+                    continue; // the first wakeups, before the partner runs its loop
+                }
+                let r = e.prev_runtime_ns.expect("a wakeup with prev_pid has its runtime");
+                assert!(out_runtime.get(&partner).is_none_or(|&before| r >= before), "runtime went back: {e:?}");
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(checked >= 2 * N - 10, "{checked} wakeups named the running partner");
     // Per-CPU time order holds on the pinned CPU, for the events its own ring carries: a
     // migrate event names its origin CPU but is produced (and queued) where the move ran.
     let ts: Vec<u64> = events
@@ -261,7 +285,10 @@ fn comms_of(events: &[Event], pid: i32) -> Vec<(u64, EventKind, String)> {
         .iter()
         .flat_map(|e| {
             let side = |p: Option<i32>, c: Option<trace::ShortStr>| (p == Some(pid)).then(|| c.map_or("<null>".into(), |c| c.to_string()));
-            [side(e.prev_pid, e.prev_comm), side(e.next_pid, e.next_comm)].into_iter().flatten().map(|c| (e.ts_ns, e.kind, c))
+            // A wakeup's prev_pid is the task running on the target CPU, sent without its comm.
+            let waking = matches!(e.kind, EventKind::Wakeup | EventKind::WakeupNew);
+            let prev = if waking { None } else { side(e.prev_pid, e.prev_comm) };
+            [prev, side(e.next_pid, e.next_comm)].into_iter().flatten().map(|c| (e.ts_ns, e.kind, c))
         })
         .collect();
     v.sort_by_key(|x| x.0);

@@ -231,7 +231,8 @@ pub struct Event {
     pub nr_running: Option<u32>,
     pub target_cpu: Option<u32>,
     /// `switch`: the outgoing task's total CPU time as the kernel charged it (its
-    /// `se.sum_exec_runtime`) when it was switched out.
+    /// `se.sum_exec_runtime`) when it was switched out. `wakeup`/`wakeup_new` (with
+    /// `prev_pid` set): the same for the task running on the target CPU at the enqueue.
     pub prev_runtime_ns: Option<u64>,
 }
 

@@ -124,7 +124,9 @@ impl Acc {
         *self.by_type.entry(e.kind).or_default() += 1;
         self.first_ts = Some(self.first_ts.map_or(e.ts_ns, |t| t.min(e.ts_ns)));
         self.last_ts = Some(self.last_ts.map_or(e.ts_ns, |t| t.max(e.ts_ns)));
-        for k in [key(e.prev_pid, e.prev_comm), key(e.next_pid, e.next_comm)]
+        // A wakeup's prev_pid is the target CPU's running task, already counted where it ran.
+        let prev = if matches!(e.kind, EventKind::Wakeup | EventKind::WakeupNew) { None } else { key(e.prev_pid, e.prev_comm) };
+        for k in [prev, key(e.next_pid, e.next_comm)]
             .into_iter()
             .flatten()
         {

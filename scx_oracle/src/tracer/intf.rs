@@ -14,5 +14,6 @@ pub const F_NR_RUNNING: u32 = ot_event_flags_OT_F_NR_RUNNING as u32;
 pub const F_PREV_COMM: u32 = ot_event_flags_OT_F_PREV_COMM as u32;
 pub const F_NEXT_COMM: u32 = ot_event_flags_OT_F_NEXT_COMM as u32;
 pub const F_NESTED: u32 = ot_event_flags_OT_F_NESTED as u32;
+pub const F_CURR: u32 = ot_event_flags_OT_F_CURR as u32;
 pub const COMM_LEN: usize = ot_consts_OT_COMM_LEN as usize;
 pub const COMM_SLOTS: usize = ot_consts_OT_COMM_SLOTS as usize;
