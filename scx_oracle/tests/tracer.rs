@@ -200,7 +200,7 @@ fn ping_pong_recorded(convert: &str) {
     let out = scratch(&format!("tracer-pingpong-{convert}.parquet"));
     let tracer = start_tracer(&out, &["--meta", "workload=pingpong", "--convert", convert]);
     let cpu = last_cpu();
-    let ids = ping_pong(cpu, N, ("otping", "otpong"));
+    let (ids, [start, _, _]) = ping_pong_renaming(cpu, N, ("otping", "otpong"), None);
     let stdout = stop_tracer(tracer);
     assert!(stdout.contains("events lost: 0"), "{stdout}");
     let spool = PathBuf::from(format!("{}.spool", out.display()));
@@ -225,7 +225,8 @@ fn ping_pong_recorded(convert: &str) {
     );
     let pid = std::process::id() as i32;
     for e in &sw {
-        assert_eq!(e.cpu as usize, cpu);
+        // Both threads are pinned from `start` on; before it a handoff can happen elsewhere.
+        assert!(e.cpu as usize == cpu || e.ts_ns < start, "a handoff on CPU {}: {e:?}", e.cpu);
         assert_eq!((e.prev_tgid, e.next_tgid), (Some(pid), Some(pid)));
         assert!(e.prev_state.is_some() && e.nr_running.is_some());
     }
@@ -247,16 +248,24 @@ fn ping_pong_recorded(convert: &str) {
     assert!(wakeups >= 2 * N - 5, "{wakeups} wakeups");
     // A wakeup names the task running where the wakee goes, and that task's CPU time then:
     // here the partner (it writes the pipe), its time between its switch-outs around it.
+    // In time order (the file is in ring order, a CPU's batches at a time), and only wakeups
+    // made on the pinned CPU itself, which its own switches are ordered against.
+    let mut in_time: Vec<&Event> = events.iter().collect();
+    in_time.sort_by_key(|e| e.ts_ns);
     let mut out_runtime = std::collections::HashMap::new(); // pid -> CPU time at last switch-out
     let mut checked = 0;
-    for e in &events {
+    for e in in_time {
         match e.kind {
             EventKind::Switch => {
                 if let (Some(p), Some(r)) = (e.prev_pid, e.prev_runtime_ns) {
                     out_runtime.insert(p, r);
                 }
             }
-            EventKind::Wakeup if [Some(ids.0), Some(ids.1)].contains(&e.next_pid) && e.target_cpu == Some(cpu as u32) => {
+            EventKind::Wakeup
+                if [Some(ids.0), Some(ids.1)].contains(&e.next_pid)
+                    && e.target_cpu == Some(cpu as u32)
+                    && e.cpu as usize == cpu =>
+            {
                 let partner = if e.next_pid == Some(ids.0) { ids.1 } else { ids.0 };
                 if e.prev_pid != Some(partner) {
                     continue; // the first wakeups, before the partner runs its loop
