@@ -131,24 +131,18 @@ impl Decoder {
                 ev.prev_runtime_ns = Some(r.prev_runtime);
                 ev
             }
-            intf::WAKEUP | intf::WAKEUP_NEW => {
-                let mut ev = if r.type_ == intf::WAKEUP {
-                    Event::wakeup(r.ts, r.cpu, next(), Some(r.target_cpu))
-                } else {
-                    Event::wakeup_new(r.ts, r.cpu, next(), Some(r.target_cpu))
-                };
-                if r.flags & intf::F_CURR != 0 {
-                    // The task running on target_cpu, and its CPU time (SCHEMA.md).
-                    ev.prev_pid = Some(r.prev_pid);
-                    ev.prev_runtime_ns = Some(r.prev_runtime);
-                }
-                ev
-            }
+            intf::WAKEUP => Event::wakeup(r.ts, r.cpu, next(), Some(r.target_cpu)),
+            intf::WAKEUP_NEW => Event::wakeup_new(r.ts, r.cpu, next(), Some(r.target_cpu)),
             intf::MIGRATE => Event::migrate(r.ts, r.cpu, next(), r.target_cpu),
             _ => Event::exit(r.ts, r.cpu, prev()),
         };
         if r.flags & intf::F_NR_RUNNING != 0 {
             ev = ev.with_nr_running(r.nr_running);
+        }
+        if r.flags & intf::F_CURR != 0 {
+            // wakeup: the task running on target_cpu, and its CPU time (SCHEMA.md).
+            ev.prev_pid = Some(r.prev_pid);
+            ev.prev_runtime_ns = Some(r.prev_runtime);
         }
         Some(ev)
     }
