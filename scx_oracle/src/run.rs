@@ -115,6 +115,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let nr_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slice_ns = args.slice_us * 1000;
     let model = args.model.clone().unwrap_or_else(crate::model_reload::bundled_model);
+    // Read once: the live estimate and the recording's metadata must name the same slice.
+    let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?;
     let cfg = PolicyConfig {
         slice_ns,
         nr_cpus,
@@ -122,6 +124,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         backend: args.backend,
         budget: Duration::from_micros(args.budget_us),
         max_wait: Duration::from_millis(args.max_wait_ms),
+        host: meta.clone(),
     };
     // A model that cannot be used (missing, corrupt, another encoding) is refused here,
     // before anything attaches.
@@ -131,7 +134,6 @@ pub fn run(args: RunArgs) -> Result<i32> {
     }
     let mut events_object = MaybeUninit::uninit();
     let events = if policy.wants_events() {
-        let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?;
         // The agent drains every round; 8 MiB (rather than the tracer's 64) keeps its locked
         // memory small.
         Some(LiveEvents::open(&mut events_object, 8, args.record.as_deref(), meta)?)

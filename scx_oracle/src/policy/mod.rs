@@ -63,15 +63,16 @@ pub struct PolicyConfig {
     /// oracle, recent_wakeup: per-decision budget and the longest a task may be held.
     pub budget: Duration,
     pub max_wait: Duration,
+    /// oracle, recent_wakeup: the kernel as the live tracer's metadata describes it (its base
+    /// slice, which the EEVDF estimate uses: `LiveEvents::meta`).
+    pub host: trace::TraceMeta,
 }
 
 /// Builds a policy. A model is loaded and checked here, before anything attaches: a model
 /// whose encoding this binary cannot build is refused with the reason.
 pub fn by_name(name: &str, cfg: &PolicyConfig) -> anyhow::Result<Box<dyn Policy>> {
-    // The live estimate uses this kernel's base slice, as the trace it would record says.
-    let host = crate::tracer::with_fair_class(trace::TraceMeta::new("live"))?;
     let held = |name, live: ::oracle::live::LiveModel| -> anyhow::Result<Box<dyn Policy>> {
-        let live = live.on_host(&host)?;
+        let live = live.on_host(&cfg.host)?;
         Ok(Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, cfg.budget, cfg.max_wait)))
     };
     match name {
