@@ -31,12 +31,12 @@ record_env() {
   fact sched_autogroup_enabled "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)"
 }
 
-# wait_state WANT SECS: poll until the sched_ext state is WANT; prints the seconds it took.
-# Returns 1 (still printing the time waited) if it never got there.
-wait_state() {
-  want=$1; limit=$2; t0=$(now)
+# wait_until SECS CMD...: poll CMD every 0.1 s until it succeeds; prints the seconds it took.
+# Returns 1 (still printing the time waited) if SECS passed first.
+wait_until() {
+  limit=$1; shift; t0=$(now)
   while :; do
-    [ "$(scx_state)" = "$want" ] && { elapsed "$t0" "$(now)"; return 0; }
+    "$@" && { elapsed "$t0" "$(now)"; return 0; }
     if awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { exit !(b - a >= l) }'; then
       elapsed "$t0" "$(now)"; return 1
     fi
@@ -44,20 +44,21 @@ wait_state() {
   done
 }
 
+state_is() { [ "$(scx_state)" = "$1" ]; }
+
+# wait_state WANT SECS: poll until the sched_ext state is WANT (see wait_until).
+wait_state() { wait_until "$2" state_is "$1"; }
+
+shadow_watching() { grep -q "watching the kernel's picks" "$1" 2>/dev/null; }
+# Watching, or gone (then there is nothing to wait for).
+shadow_settled() { shadow_watching "$1" || ! kill -0 "$2" 2>/dev/null; }
+
 # wait_shadow LOG PID SECS: poll until `scx_oracle shadow` (pid PID, output in LOG) says it is
 # watching, i.e. its tracer is attached; prints the seconds it took. Loading the model and the
 # BPF programs takes seconds under TCG: a load started before that is partly or wholly unseen.
 # Returns 1 if the shadow exited or SECS passed first.
 wait_shadow() {
-  log=$1; pid=$2; limit=$3; t0=$(now)
-  while ! grep -q "watching the kernel's picks" "$log" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null ||
-       awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN { exit !(b - a >= l) }'; then
-      elapsed "$t0" "$(now)"; return 1
-    fi
-    usleep 100000
-  done
-  elapsed "$t0" "$(now)"
+  wait_until "$3" shadow_settled "$1" "$2" && shadow_watching "$1"
 }
 
 # start_agent [extra args]: start the agent in the background (AGENT_PID); its output goes to
