@@ -8,7 +8,9 @@
 //! the lag it kept (scaled so the average stays put), its deadline one virtual slice later
 //! (half for a new task), renewed when the slice is used up; an ineligible sleeper stays
 //! queued, delayed, until it is eligible (DELAY_DEQUEUE, lag then zeroed: DELAY_ZERO); a
-//! migrating task keeps its lag and its deadline's distance; real-time tasks are never queued.
+//! migrating task keeps its lag and its deadline's distance; real-time tasks are never queued;
+//! and a task the kernel picks was eligible, so one the estimate has past the average is put at
+//! it (encoding version 6).
 //!
 //! Integer arithmetic exactly as Python's: sums of w x v in i128, everything else in i64, and
 //! every Python `//` is a floored division (`div_euclid`; all divisors are positive). Python's
@@ -498,6 +500,17 @@ impl Eevdf {
                 self.qs.finish_delayed(pid, e); // takes it out of `delayed`
             } else {
                 i += 1;
+            }
+        }
+        // The kernel's pick is news about its state: EEVDF picks only an eligible task, so an
+        // estimate that has nxt past the average is wrong there; the smallest correction puts
+        // it at the average (model/eevdf.py, encoding version 6).
+        if let Some(e) = self.ents.get_mut(&nxt) {
+            if nxt != 0 && e.cpu == Some(c) && !e.delayed && !e.rt {
+                let avg = self.qs.get(c).avg();
+                if e.v > avg {
+                    self.qs.set_v(e, avg);
+                }
             }
         }
         if nxt != 0 {

@@ -222,15 +222,16 @@ fn the_kernels_charge_replaces_the_timestamps() {
     x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500));
     assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (3000, 2500));
     assert_eq!(ent(&x, 1).dl, 3000 + 1_500_000, "preempted: a new deadline");
+    // 1 back in, past the average of 1 (3000) and 2 (2000): put at 2500
     x.switch(0, 4000, 2, Some(b'R'), 1, Some(900));
-    // 1 runs 10_000 ns by the clock but the kernel charged it 4_000: v 3000 + 4000
+    // 1 runs 10_000 ns by the clock but the kernel charged it 4_000: v 2500 + 4000
     x.switch(0, 14_000, 1, Some(b'S'), 2, Some(6_500));
     let e = ent(&x, 1);
-    assert_eq!((e.v, e.runtime), (7000, 6500));
+    assert_eq!((e.v, e.runtime), (6500, 6500));
     // a CPU time that went backwards (another task's, a reused pid) is not believed
     x.switch(0, 15_000, 2, Some(b'S'), 1, Some(900));
     x.switch(0, 16_000, 1, Some(b'S'), 0, Some(10));
-    assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (8000, 10));
+    assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (7500, 10));
 }
 
 #[test]
@@ -284,14 +285,33 @@ fn a_wakeup_charges_the_running_task_the_kernels_cpu_time() {
     x.switch(0, 0, 0, None, 1, Some(5_000));
     x.wakeup(2, 0, 1000, NEW, None, None); // by the clock: 1 at 1000, 2 placed there
     x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500)); // 1 at 3000, its CPU time now known
-    x.switch(0, 4000, 2, Some(b'R'), 1, None); // 2 at 2000 by the clock; 1 back in at 3000
+    // 2 at 2000 by the clock; 1 back in at 4000, past the average (2500), so put there
+    x.switch(0, 4000, 2, Some(b'R'), 1, None);
     // 3 wakes at 14_000 while 1 runs: the record says 1 has had 6_500 ns of CPU in all, 4_000
-    // since it came back, so 1 is at 7000 (the clock would say 13_000) and 3 is placed at the
-    // average of 1 and 2, (7000 + 2000) / 2.
+    // since it came back, so 1 is at 6500 (the clock would say 12_500) and 3 is placed at the
+    // average of 1 and 2, (6500 + 2000) / 2.
     x.wakeup(3, 0, 14_000, NEW, Some(1), Some(6_500));
-    assert_eq!(ent(&x, 1).v, 7000);
-    assert_eq!(ent(&x, 3).v, 4500);
+    assert_eq!(ent(&x, 1).v, 6500);
+    assert_eq!(ent(&x, 3).v, 4250);
     // A record about another task (not the one running here) is not believed: the clock, 1000 ns.
     x.wakeup(4, 0, 15_000, NEW, Some(2), Some(99_999));
-    assert_eq!(ent(&x, 1).v, 8000);
+    assert_eq!(ent(&x, 1).v, 7500);
+}
+
+#[test]
+fn a_picked_task_past_the_average_is_moved_to_it() {
+    // model/tests/test_eevdf.py has the same case. 1 and 2 alternate on CPU 0 (CPU time by the
+    // clock); at 41_000 the kernel picks 2 back although, in the estimate, 2 (30_000) is past
+    // the average of 1 (11_000) and 2, 20_500. EEVDF picks only eligible tasks, so 2 is put at
+    // 20_500, and the average follows: (11_000 + 20_500) / 2.
+    let mut x = estimate();
+    x.wakeup(1, 0, 0, NEW, None, None);
+    x.switch(0, 0, 0, None, 1, None);
+    x.wakeup(2, 0, 0, NEW, None, None);
+    x.switch(0, 10_000, 1, Some(b'R'), 2, None);
+    x.switch(0, 40_000, 2, Some(b'R'), 1, None); // 1 (10_000) is eligible: left alone
+    assert_eq!(ent(&x, 1).v, 10_000);
+    x.switch(0, 41_000, 1, Some(b'R'), 2, None);
+    assert_eq!(ent(&x, 2).v, 20_500);
+    assert_eq!(view(&x, 0, 41_000).avg, 15_750);
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 5;
+pub const ENCODING_VERSION: u32 = 6;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
