@@ -23,7 +23,8 @@ pub fn run_scenario(scenario: &str, extra: &[&str]) -> Value {
 /// code-patching site (a static key or BPF trampoline, patched by text_poke_bp) before the
 /// scenario sent any result. That is the emulator (TCG) losing a cross-CPU code patch: seen
 /// once in 60 boots of scripts/ab (vm/vmlib/ab.py: died_before_init, which boots again too)
-/// and once in ~30 runs of the faults scenario, in sched_ext's disable path. It says nothing
+/// and once in a clean-clone CI run of the faults scenario, in sched_ext's disable path
+/// after the kill9 case's SIGKILL. It says nothing
 /// about our scheduler, which then has not reported; the first console log is kept.
 pub fn run_scenario_as(label: &str, scenario: &str, extra: &[&str]) -> Value {
     let first = boot(label, scenario, extra);
