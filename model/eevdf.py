@@ -353,18 +353,6 @@ class Eevdf:
             e = self.ents[pid]
             if e.v <= avg:
                 self.finish_delayed(pid, e)
-        # The kernel's pick is news about its state: EEVDF picks only an eligible task, so an
-        # estimate that has nxt past the average is wrong there, and the smallest correction
-        # puts it at the average. Errors in lags otherwise spread and never heal (module doc);
-        # this one the trace itself reports (encoding version 6: the estimate's first choice,
-        # data/small rep1 traces, hackbench over pipes 46.8 -> 53.5% at 2 vCPUs and 56.0 ->
-        # 61.5% at 4, over sockets +0.8 / +5.3, no workload lower).
-        if nxt:
-            e = self.ents.get(nxt)
-            if e is not None and e.cpu == c and not e.delayed and not e.rt:
-                avg = self.avg(q)
-                if e.v > avg:
-                    self.set_v(e, avg)
         if nxt:
             e = self.ent(nxt)
             if e.cpu != c:
@@ -374,6 +362,15 @@ class Eevdf:
             elif e.delayed:
                 q.delayed.discard(nxt)
                 e.delayed = False
+            # The kernel's pick is news about its state: EEVDF picks only an eligible
+            # task, so an estimate that has nxt past the average is wrong there, and the
+            # smallest correction puts it at the average. Errors in lags otherwise spread and
+            # never heal (module doc); this one the trace itself reports (encoding version 6:
+            # the estimate's first choice, data/small rep1 traces, hackbench over pipes 46.8 ->
+            # 53.5% at 2 vCPUs and 56.0 -> 61.5% at 4, over sockets +0.8 / +5.3, no workload
+            # lower).
+            elif not e.rt and e.v > self.avg(q):
+                self.set_v(e, self.avg(q))
             e.v_in = e.v
         q.curr, q.last = nxt, now
 

@@ -502,17 +502,6 @@ impl Eevdf {
                 i += 1;
             }
         }
-        // The kernel's pick is news about its state: EEVDF picks only an eligible task, so an
-        // estimate that has nxt past the average is wrong there; the smallest correction puts
-        // it at the average (model/eevdf.py, encoding version 6).
-        if let Some(e) = self.ents.get_mut(&nxt) {
-            if nxt != 0 && e.cpu == Some(c) && !e.delayed && !e.rt {
-                let avg = self.qs.get(c).avg();
-                if e.v > avg {
-                    self.qs.set_v(e, avg);
-                }
-            }
-        }
         if nxt != 0 {
             let e = self.ents.entry(nxt).or_default();
             if e.cpu != Some(c) {
@@ -523,6 +512,15 @@ impl Eevdf {
             } else if e.delayed {
                 self.qs.get(c).undelay(nxt);
                 e.delayed = false;
+            } else if !e.rt {
+                // The kernel's pick is news about its state: EEVDF picks only an eligible
+                // task, so an estimate that has nxt past the average is wrong there; the
+                // smallest correction puts it at the average (model/eevdf.py, encoding
+                // version 6).
+                let avg = self.qs.get(c).avg();
+                if e.v > avg {
+                    self.qs.set_v(e, avg);
+                }
             }
             e.v_in = e.v;
         }
