@@ -17,32 +17,9 @@ pub fn run_scenario(scenario: &str, extra: &[&str]) -> Value {
 }
 
 /// [`run_scenario`] with results under `target/vm-results/tests/LABEL/`, for tests that
-/// run one scenario with different parameters.
-///
-/// One retry, for one failure only: the guest kernel died on an `int3` left at a live
-/// code-patching site (a static key or BPF trampoline, patched by text_poke_bp) before the
-/// scenario sent any result. That is the emulator (TCG) losing a cross-CPU code patch: seen
-/// once in 60 boots of scripts/ab (vm/vmlib/ab.py: died_before_init, which boots again too)
-/// and once in a clean-clone CI run of the faults scenario, in sched_ext's disable path
-/// after the kill9 case's SIGKILL. It says nothing
-/// about our scheduler, which then has not reported; the first console log is kept.
+/// run one scenario with different parameters. scripts/vm-run boots once more by itself when
+/// the emulator lost a code patch before any result (`retried_after` in the JSON).
 pub fn run_scenario_as(label: &str, scenario: &str, extra: &[&str]) -> Value {
-    let first = boot(label, scenario, extra);
-    if !died_on_a_code_patch(&first.0, &first.1) {
-        return first.0;
-    }
-    let kept = first.1.with_extension("first.log");
-    let _ = std::fs::rename(&first.1, &kept);
-    eprintln!(
-        "{scenario}: the guest kernel died on an int3 at a code-patching site before sending \
-         results (console kept: {}); booting once more",
-        kept.display()
-    );
-    boot(label, scenario, extra).0
-}
-
-/// One run of scripts/vm-run: its result JSON and the console log's path.
-fn boot(label: &str, scenario: &str, extra: &[&str]) -> (Value, PathBuf) {
     let root = repo_root();
     let out = root.join("target/vm-results/tests").join(label);
     let status = Command::new(root.join("scripts/vm-run"))
@@ -60,15 +37,7 @@ fn boot(label: &str, scenario: &str, extra: &[&str]) -> (Value, PathBuf) {
         .unwrap_or_else(|e| panic!("no result {}: {e}", json_path.display()));
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON {}: {e}", json_path.display()));
     eprintln!("{scenario} result: {}", serde_json::to_string_pretty(&v).unwrap());
-    (v, log)
-}
-
-/// The guest kernel panicked, no result came back, and the console shows the oops of an
-/// `int3` trap: the emulator's lost code patch (see [`run_scenario_as`]).
-fn died_on_a_code_patch(v: &Value, log: &Path) -> bool {
-    v["kernel_panic"].as_bool() == Some(true)
-        && v["results_received"].as_bool() != Some(true)
-        && std::fs::read_to_string(log).is_ok_and(|t| t.contains("Oops: int3"))
+    v
 }
 
 pub fn u64_field(v: &Value, key: &str) -> u64 {

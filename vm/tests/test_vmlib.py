@@ -118,6 +118,62 @@ class DmesgTest(unittest.TestCase):
         self.assertFalse(dmesg.is_error_exit("unregistered from user space"))
 
 
+class CodePatchRetryTest(unittest.TestCase):
+    """scripts/vm-run boots once more only for the emulator's lost code patch."""
+    OOPS = "\n".join([
+        "[    6.1] Oops: int3: 0000 [#1] SMP NOPTI",
+        "[    6.1] RIP: 0010:do_pick_task_scx+0x1f/0x2e0",
+        "[    6.2] Kernel panic - not syncing: Fatal exception in interrupt",
+    ])
+
+    def test_only_an_int3_panic_without_results(self):
+        died = {"kernel_panic": True, "results_received": False}
+        self.assertTrue(results.died_on_a_code_patch(died, self.OOPS))
+        self.assertFalse(results.died_on_a_code_patch(dict(died, results_received=True), self.OOPS),
+                         "results came back: the scenario reported, judge it as it is")
+        other = self.OOPS.replace("int3", "general protection fault")
+        self.assertFalse(results.died_on_a_code_patch(died, other), "any other oops is ours to see")
+        self.assertFalse(results.died_on_a_code_patch({"kernel_panic": False}, self.OOPS))
+
+
+    def test_vm_run_boots_once_more_and_keeps_the_first_console(self):
+        """scripts/vm-run itself, QEMU faked: the first boot dies on the int3, the second sends
+        its results; the JSON is the second boot's and names the first console."""
+        import importlib.machinery
+        import importlib.util
+        from unittest import mock
+        from vmlib import initramfs, kernel, lock, qemu
+        loader = importlib.machinery.SourceFileLoader(
+            "vm_run", str(Path(__file__).resolve().parents[2] / "scripts/vm-run"))
+        vm_run = importlib.util.module_from_spec(importlib.util.spec_from_loader("vm_run", loader))
+        loader.exec_module(vm_run)
+        tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        consoles = [self.OOPS + "\n", "scx-init: start\n" + channel_text({"facts/ok": b"yes"})]
+
+        def fake_run(cmd, console_log, timeout_s, verbose):
+            text = consoles.pop(0)
+            Path(console_log).write_text(text)
+            channel = Path(cmd[-1])   # the fake command's last word: the channel file
+            if "scx-init" in text:
+                channel.write_text(text)
+            return {"qemu_exit_code": 0, "timed_out": False, "wall_s": 1.0, "console": text,
+                    "boot_s": 0.5 if "scx-init" in text else None}
+
+        with mock.patch.object(kernel, "resolve", return_value={"kernel": "/k", "source": "test"}), \
+                mock.patch.object(initramfs, "build", return_value="/initrd"), \
+                mock.patch.object(lock, "hold", return_value=None), \
+                mock.patch.object(qemu, "command", side_effect=lambda *a, **k: ["qemu", str(a[5])]), \
+                mock.patch.object(qemu, "run", side_effect=fake_run):
+            rc = vm_run.main(["smoke", "--out", str(tmp)])
+        self.assertEqual(rc, 0)
+        self.assertEqual(consoles, [], "booted twice")
+        doc = json.loads((tmp / "smoke.json").read_text())
+        self.assertTrue(doc["results_received"])
+        self.assertFalse(doc["kernel_panic"])
+        self.assertEqual(doc["retried_after"]["first_console_log"], str(tmp / "smoke.console.first.log"))
+        self.assertIn("Oops: int3", (tmp / "smoke.console.first.log").read_text())
+
+
 class CpioTest(unittest.TestCase):
     def test_newc_layout(self):
         buf = io.BytesIO()

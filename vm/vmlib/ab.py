@@ -54,8 +54,9 @@ def boot_problem(doc):
 def died_before_init(doc):
     """The guest kernel panicked before our init ran (boot_s is set when init starts): no
     scheduler was loaded yet, so it says nothing about one. Seen once in 60 TCG boots (an int3
-    left on a jump-label patch site, in enqueue_task_fair, 1.3 s into boot); scripts/ab boots
-    again once."""
+    left on a jump-label patch site, in enqueue_task_fair, 1.3 s into boot), which scripts/vm-run
+    now boots again for by itself (results.died_on_a_code_patch); this covers any other panic
+    before init, and scripts/ab boots again once."""
     return bool(doc.get("kernel_panic")) and not doc.get("results_received") and doc.get("boot_s") is None
 
 

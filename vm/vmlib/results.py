@@ -203,3 +203,13 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
         errors.append((res_dir / "error").read_text().strip())
     out["error"] = "; ".join(errors) or None
     return out
+
+
+def died_on_a_code_patch(doc, console):
+    """The guest kernel panicked on an `int3` trap before any result came back: an int3 left at
+    a live code-patching site (a static key or BPF trampoline, patched by text_poke_bp) that the
+    emulator (TCG) lost on another vCPU. Seen once in 60 boots of scripts/ab (enqueue_task_fair,
+    1.3 s into boot) and once in a clean-clone CI run of the faults scenario (sched_ext's
+    disable path). It says nothing about our scheduler, which has not reported; one more boot."""
+    return bool(doc.get("kernel_panic")) and not doc.get("results_received") and "Oops: int3" in console
+
