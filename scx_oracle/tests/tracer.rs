@@ -387,7 +387,7 @@ fn csv_output_with_filters() {
     }
 }
 
-/// A writer slowed down on purpose (50 ms a batch, a 2-batch queue) falls
+/// A writer slowed down on purpose (50 ms a batch, or 1 s a spool hand-over; a 2-batch queue) falls
 /// behind: the tracer keeps draining the ring (no ring drops, no stall), drops
 /// whole batches, and the file and `scx_oracle stats` say how many, when and
 /// on which CPU.
@@ -406,13 +406,18 @@ fn slow_writer_drops(convert: &str) {
     require_root();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = scratch(&format!("tracer-slow-writer-{convert}.parquet"));
-    // The spool's writer gets 2 MiB hand-overs a few times a second, the
-    // live one a batch per 20 ms drain: each is slowed past its pace.
-    let delay_ms = if convert == "after" { "400" } else { "50" };
-    let slow = ["--debug-writer-delay-ms", delay_ms, "--debug-writer-queue", "2", "--convert", convert];
+    // The spool's writer gets a hand-over at least every 200 ms (2 MiB at
+    // most), the live one a batch per 50 ms drain: 1 s and 50 ms a write put
+    // each well behind its pace, however slowly a busy host runs the storm.
+    let delay_ms = if convert == "after" { "1000" } else { "50" };
+    // Only the ping-pong's CPU is traced: on a busy host the other CPUs' events would otherwise
+    // fill the queue too, and the drops would land wherever the host's own load is.
+    let cpu = last_cpu();
+    let only = cpu.to_string();
+    let slow = ["--debug-writer-delay-ms", delay_ms, "--debug-writer-queue", "2", "--convert", convert,
+                "--cpus", &only];
     let tracer = start_tracer(&out, &slow);
     let t0 = Instant::now();
-    let cpu = last_cpu();
     ping_pong(cpu, 20 * N, ("otslowping", "otslowpong"));
     std::thread::sleep(Duration::from_millis(300));
     let traced_ms = t0.elapsed().as_millis() as u64 + 100;
@@ -434,7 +439,7 @@ fn slow_writer_drops(convert: &str) {
         assert_eq!(s.cause, trace::meta::LossCause::Writer, "the ring never overflowed: {s:?}");
         assert!(s.cpu < ncpus && s.from_ms < s.to_ms && s.from_ms <= traced_ms, "{s:?}");
     }
-    // Most of the storm was on the pinned CPU, so that is where most drops are.
+    // The storm was on the traced CPU, so that is where (nearly) all drops are.
     let on_cpu: u64 = meta.losses.iter().filter(|s| s.cpu as usize == cpu).map(|s| s.events).sum();
     assert!(on_cpu * 2 > lost, "{on_cpu} of {lost} dropped events on CPU {cpu}");
 
