@@ -21,6 +21,9 @@ def main(argv=None):
     t.add_argument("--chunk", type=int, default=128, help="steps per training window")
     t.add_argument("--burn-in", type=int, default=16, help="first steps of a window warm the state, no loss")
     t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--focus", type=float, default=0.0,
+                   help="share of the windows drawn by their steps with a real choice (two or more "
+                        "runnable candidates) rather than evenly; 0: every window once per epoch")
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("--seed", type=int, default=1)

@@ -32,7 +32,7 @@ class Windows:
     """Training windows over sequences: each step is scored in exactly one window; a window that
     does not start a sequence first replays `burn_in` earlier steps to warm the LSTM state."""
 
-    def __init__(self, seqs, chunk, burn_in):
+    def __init__(self, seqs, chunk, burn_in, focus=0.0, spec=None):
         self.steps = np.concatenate([s.steps for s in seqs])
         self.cands = np.concatenate([s.cands for s in seqs])
         self.target = np.concatenate([s.target for s in seqs])
@@ -48,6 +48,27 @@ class Windows:
                 if end == n:
                     break
             base += n
+        self.focus = focus
+        self.weights = None
+        if focus:
+            self.weights, self.choice_share = self.focus_weights(spec)
+
+    def focus_weights(self, spec):
+        """-> (sampling probability per window, expected share of steps with a real choice among
+        those drawn, before and after) for `focus` F: (1 - F) spread evenly over the windows, F in
+        proportion to each window's scored steps with a real choice (two or more runnable
+        candidates). Most steps of the pipe and switch storms have one runnable task and are
+        learnt in the first epochs; the weight moves those passes to hackbench- and desktop-like
+        steps, where the order among many waiting tasks is what is learnt."""
+        col = spec["step_features"].index("runnable_candidates")
+        choice = self.steps[:, col] * (spec["candidates"] - 1) >= 1.5   # stored as count / 31
+        cum = np.cumsum(np.concatenate([[0], choice]))
+        hard = np.array([cum[end] - cum[scored] for _, scored, end in self.windows], np.float64)
+        scored = np.array([end - scored for _, scored, end in self.windows], np.float64)
+        even = np.full(len(self.windows), 1.0 / len(self.windows))
+        w = even if hard.sum() == 0 else (1 - self.focus) * even + self.focus * hard / hard.sum()
+        share = lambda p: float(p @ hard / (p @ scored))
+        return w, (share(even), share(w))
 
     def n_batches(self, batch):
         return (len(self.windows) + batch - 1) // batch
@@ -55,8 +76,12 @@ class Windows:
     def batches(self, batch, rng, n_batches):
         """`n_batches` batches in a fresh random order; past `n_batches(batch)` (a process whose
         shard is smaller than another's, which must take as many steps) the order wraps around
-        into another permutation."""
-        order = rng.permutation(len(self.windows))
+        into another permutation. With a focus, windows are drawn by their weights instead (with
+        replacement: as many draws as an epoch has windows)."""
+        if self.weights is not None:
+            order = rng.choice(len(self.windows), size=n_batches * batch, p=self.weights)
+        else:
+            order = rng.permutation(len(self.windows))
         while len(order) < (n_batches - 1) * batch + 1:
             order = np.concatenate([order, rng.permutation(len(self.windows))])
         for i in range(n_batches):
@@ -111,7 +136,7 @@ def fit(train_seqs, val_seqs, spec, args, device=torch.device("cpu"), windows=No
     With `dist` active, the sequences are this process's shard and `args.batch` the global batch."""
     t0 = time.time()
     dist = dist or Dist("cpu")
-    windows = windows or Windows(train_seqs, args.chunk, args.burn_in)
+    windows = windows or Windows(train_seqs, args.chunk, args.burn_in, args.focus, spec)
     net = OracleNet(step_width(spec), candidate_width(spec), args.hidden, args.layers,
                     pool=args.pool).to(device)
     model = dist.wrap(net)   # DDP averages the gradients over processes
@@ -196,11 +221,15 @@ def train_main(args, dist):
                   + encode_runs(args.dataset, [r for r in train_rows if r["file"] in untrusted], spec,
                                 estimate=False))
     val_seqs = encode_runs(args.dataset, val_rows, spec)
-    windows = Windows(train_seqs, args.chunk, args.burn_in)
+    windows = Windows(train_seqs, args.chunk, args.burn_in, args.focus, spec)
     train_steps = int(dist.sum([len(windows.target)])[0])
     say(f"train: {train_steps} training steps in {int(dist.sum([len(windows.windows)])[0])} windows, "
         f"{int(dist.sum([sum(len(s.target) for s in val_seqs)])[0])} validation steps "
         f"(encoded in {time.time() - t0:.1f} s)", flush=True)
+    if args.focus:
+        say(f"train: focus {args.focus}: steps with a real choice {100 * windows.choice_share[0]:.1f}% "
+            f"of the training steps, {100 * windows.choice_share[1]:.1f}% of those drawn"
+            + (" (this process's shard)" if dist.active else ""), flush=True)
 
     net, history, best = fit(train_seqs, val_seqs, spec, args, device, windows, dist)
     if not dist.main:
@@ -211,7 +240,7 @@ def train_main(args, dist):
                 estimate_untrusted_runs=sorted(untrusted),
                 val_runs=[f["file"] for f in split["val"]],
                 best_val_loss=best, epochs_run=len(history), hidden=args.hidden, layers=args.layers,
-                pool=args.pool, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
+                pool=args.pool, focus=args.focus, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
                 weight_decay=args.weight_decay, train_steps=train_steps,
                 wall_s=round(time.time() - t0, 1), device=str(device),
                 threads=torch.get_num_threads(), processes=dist.world,
