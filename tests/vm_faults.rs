@@ -30,7 +30,11 @@ fn every_fault_case_passes() {
     assert_eq!(v["passed"], Value::Bool(true));
     // The numbers the cases promise, read back rather than trusted from the verdicts.
     let obs = |case: &str| &cases[CASES.iter().position(|c| *c == case).unwrap()]["observed"];
-    assert!(obs("kill9")["disable_s"].as_f64().unwrap() <= 1.0, "{}", obs("kill9"));
+    // kill9: the last task moved back to the fair class, timed by a kprobe on the kernel's clock
+    // (the Debian kernel has kprobes, so the upper bound from the "disabled" line is not used).
+    assert_eq!(obs("kill9")["fallback_measured_by"].as_str(), Some("switched_to_fair"), "{}", obs("kill9"));
+    assert!(obs("kill9")["fallback_s"].as_f64().unwrap() <= 1.0, "{}", obs("kill9"));
+    assert!(obs("kill9")["tasks_moved"].as_u64().unwrap() > 0, "{}", obs("kill9"));
     assert_eq!(obs("sigstop")["agent_exit_code"].as_i64(), Some(2), "{}", obs("sigstop"));
     assert!(obs("ring_saturation")["congested"].as_u64().unwrap() > 0, "{}", obs("ring_saturation"));
     assert_eq!(v["kernel_panic"], Value::Bool(false));

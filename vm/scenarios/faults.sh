@@ -60,12 +60,27 @@ hackbench -g 2 -l 400 >/results/$c.hackbench.log 2>&1 & w2=$!
 sleep 2
 cf $c state_before_kill "$(scx_state)"
 kill -0 "$AGENT_PID" && cf $c agent_alive_before_kill yes
-# A mark in the kernel log (a builtin write, nothing forked): the host times the fallback from
-# it to sched_ext's "disabled" line on the kernel's own clock.
+# Timed on the kernel's clock. A kprobe on switched_to_fair fires as sched_ext's disable moves
+# each task back to the fair class, in a trace instance that also gets the kill mark (builtin
+# writes, nothing forked); the host reads the last move. Where kprobes are missing, the mark in
+# the kernel log to the later "disabled" line bounds it from above.
+kt=/sys/kernel/tracing; ki=$kt/instances/scx_kill9
+if mkdir "$ki" 2>/dev/null && echo 'p:scx_faults/back_to_fair switched_to_fair' >>"$kt/kprobe_events" 2>/dev/null \
+   && echo 1 >"$ki/events/scx_faults/back_to_fair/enable" 2>/dev/null; then
+  cf $c class_probe switched_to_fair
+else
+  cf $c class_probe unavailable
+fi
+echo "scx-faults: kill9: SIGKILL to the agent" >"$ki/trace_marker" 2>/dev/null
 echo "scx-faults: kill9: SIGKILL to the agent" >/dev/kmsg
 kill -KILL "$AGENT_PID"
 uptime_now; t0=$UPTIME
 wait_off "$t0" 10
+if [ -d "$ki" ]; then
+  echo 0 >"$ki/tracing_on"; cat "$ki/trace" >/results/$c.trace.txt
+  echo 0 >"$ki/events/scx_faults/back_to_fair/enable" 2>/dev/null; rmdir "$ki"
+  echo '-:scx_faults/back_to_fair' >>"$kt/kprobe_events" 2>/dev/null
+fi
 cf $c disable_s "$(elapsed "$t0" "$OFF_AT")"
 cf $c kill_uptime "$t0"
 cf $c state_after "$(scx_state)"

@@ -26,11 +26,27 @@ def dmesg(fallback_s):
             "(unregistered from user space)\n")
 
 
+def kill9_trace(first_s, last_s, tasks=40, boost_after_s=None):
+    """The kill9 trace instance as tracefs prints it: the kill mark at 13.295297, then the
+    disable thread moving `tasks` tasks to the fair class from first_s to last_s after it (and,
+    optionally, a task leaving a priority boost later, from another thread)."""
+    mark = 13.295297
+    lines = ["# tracer: nop", "#",
+             f"              sh-139     [001] .....  {mark:.6f}: tracing_mark_write: {faults.KILL_MARK} to the agent"]
+    for i in range(tasks):
+        t = mark + first_s + (last_s - first_s) * i / max(tasks - 1, 1)
+        lines.append(f" sched_ext_helpe-202     [002] d..2.  {t:.6f}: back_to_fair: (switched_to_fair+0x0/0x70)")
+    if boost_after_s is not None:
+        lines.append(f"     kworker/1:2-88      [001] d..3.  {mark + boost_after_s:.6f}: back_to_fair: (switched_to_fair+0x0/0x70)")
+    return "\n".join(lines) + "\n"
+
+
 def passing_run():
     """(facts, files) of a guest run in which every case passed, shaped as faults.sh writes them."""
     facts = {
         "kill9.agent_alive_before_kill": True, "kill9.state_before_kill": "enabled",
         "kill9.state_after": "disabled", "kill9.disable_s": 0.26, "kill9.agent_exit_code": 137,
+        "kill9.class_probe": "switched_to_fair",
         "kill9.stress_exit_code": 0, "kill9.hackbench_exit_code": 0, "kill9.loop_exit_code": 0,
         "sigstop.stopped": True, "sigstop.state_while_running": "enabled",
         "sigstop.state_after_stop": "disabled", "sigstop.eject_s": 6.6,
@@ -53,6 +69,7 @@ def passing_run():
              "exit_message": "stress-ng-cpu[321] failed to run for 6.460s"}
     files = {
         "dmesg.txt": dmesg(0.884),
+        "kill9.trace.txt": kill9_trace(0.412, 0.431),
         "sigstop.agent.json": json.dumps(stall),
         "sigstop.agent.log": "scx_oracle: detached after 9.1 s; exit: stall runnable task stall\n",
         "ring_saturation.agent.json": json.dumps({"ejected": False, "exit_kind": "unregistered",
@@ -114,10 +131,45 @@ class FaultsReportTest(unittest.TestCase):
     def test_slow_fallback_and_a_failed_workload_fail_kill9(self):
         facts, files = passing_run()
         facts["kill9.hackbench_exit_code"] = 1
-        files["dmesg.txt"] = dmesg(1.4)
+        files["kill9.trace.txt"] = kill9_trace(1.2, 1.4)
         fails = self.failures(self.report(facts, files), "kill9")
         self.assertEqual(len(fails), 2, fails)
-        self.assertIn("after 1.4 s on the kernel's clock", fails[0])
+        self.assertIn("after 1.4 s on the kernel's clock (switched_to_fair", fails[0])
+
+    def test_fallback_is_the_last_task_moved_to_the_fair_class(self):
+        facts, files = passing_run()
+        files["dmesg.txt"] = dmesg(1.3)   # the kernel's teardown goes on after the moves
+        r = self.report(facts, files)
+        kill9 = next(c for c in r["cases"] if c["name"] == "kill9")
+        self.assertTrue(kill9["passed"], kill9["failures"])
+        obs = kill9["observed"]
+        self.assertEqual((obs["fallback_s"], obs["first_task_back_s"], obs["tasks_moved"]), (0.431, 0.412, 40))
+        self.assertEqual((obs["fallback_measured_by"], obs["disabled_line_s"]), ("switched_to_fair", 1.3))
+
+    def test_a_later_boost_from_another_thread_is_not_the_fallback(self):
+        self.assertEqual(faults.class_switch_s(kill9_trace(0.5, 0.6, boost_after_s=2.0)), (0.5, 0.6, 40))
+        self.assertIsNone(faults.class_switch_s(kill9_trace(0.5, 0.6).splitlines()[0]))
+        no_mark = [l for l in kill9_trace(0.5, 0.6).splitlines() if "tracing_mark" not in l]
+        self.assertIsNone(faults.class_switch_s("\n".join(no_mark)))
+
+    def test_without_kprobes_the_disabled_line_bounds_the_fallback(self):
+        facts, files = passing_run()
+        facts["kill9.class_probe"] = "unavailable"
+        del files["kill9.trace.txt"]
+        kill9 = next(c for c in self.report(facts, files)["cases"] if c["name"] == "kill9")
+        self.assertTrue(kill9["passed"], kill9["failures"])
+        self.assertEqual((kill9["observed"]["fallback_s"], kill9["observed"]["fallback_measured_by"]),
+                         (0.884, "disabled_line"))
+        files["dmesg.txt"] = dmesg(1.4)
+        self.assertIn("after 1.4 s on the kernel's clock (disabled_line",
+                      self.failures(self.report(facts, files), "kill9")[0])
+
+    def test_a_probe_that_was_set_but_saw_nothing_fails(self):
+        facts, files = passing_run()
+        files["kill9.trace.txt"] = "# tracer: nop\n"
+        fails = self.failures(self.report(facts, files), "kill9")
+        self.assertEqual(len(fails), 1, fails)
+        self.assertIn("the switched_to_fair probe was set", fails[0])
 
     def test_fallback_timed_from_the_kill_mark_to_the_next_disable(self):
         self.assertEqual(faults.kernel_fallback_s(dmesg(0.884)), 0.884)

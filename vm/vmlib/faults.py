@@ -64,12 +64,15 @@ def _eq(chk, f, key, want):
 
 KILL_MARK = "scx-faults: kill9: SIGKILL"
 DMESG_TS = re.compile(r"^\[\s*(\d+\.\d+)\]")
+# A tracefs line: "  COMM-PID  [CPU] FLAGS  SECONDS: EVENT: ...".
+TRACE_LINE = re.compile(r"^\s*(.+)-(\d+)\s+\[\d+\]\s+\S+\s+(\d+\.\d+):\s+([\w:]+):")
 
 
 def kernel_fallback_s(dmesg_text):
     """Seconds on the kernel's clock from the kill mark faults.sh writes to /dev/kmsg to the
-    next `sched_ext: BPF scheduler "..." disabled` line (the tasks are back in the fair class
-    by then); None if either line is missing."""
+    next `sched_ext: BPF scheduler "..." disabled` line; None if either line is missing. The
+    kernel prints that line at the end of its disable, after the tasks are back in the fair
+    class and a few more RCU grace periods: an upper bound on the fallback."""
     mark = None
     for line in (dmesg_text or "").splitlines():
         m = DMESG_TS.match(line)
@@ -82,18 +85,52 @@ def kernel_fallback_s(dmesg_text):
     return None
 
 
+def class_switch_s(trace_text):
+    """From the kill9 trace instance (the kill mark, then a back_to_fair kprobe hit on
+    switched_to_fair per task): (first, last) seconds after the mark at which the disable moved
+    a task back to the fair class, and how many it moved; None if the mark or the moves are
+    missing. Only the thread that made most of the moves counts (the kernel's disable loop, not a
+    task leaving a priority boost later)."""
+    mark, hits = None, {}
+    for line in (trace_text or "").splitlines():
+        m = TRACE_LINE.match(line)
+        if not m:
+            continue
+        ts, event = float(m.group(3)), m.group(4)
+        if event == "tracing_mark_write" and KILL_MARK in line:
+            mark = ts
+        elif event == "back_to_fair" and mark is not None:
+            hits.setdefault(m.group(2), []).append(ts)
+    if not hits:
+        return None
+    moves = max(hits.values(), key=len)
+    return round(moves[0] - mark, 3), round(moves[-1] - mark, 3), len(moves)
+
+
 def judge_kill9(f, res, doc, chk):
     _eq(chk, f, "agent_alive_before_kill", True)
     _eq(chk, f, "state_before_kill", "enabled")
     _eq(chk, f, "state_after", "disabled")
-    d = kernel_fallback_s(_read(res, "dmesg.txt"))
+    disabled_line = kernel_fallback_s(_read(res, "dmesg.txt"))
+    moved = class_switch_s(_read(res, "kill9.trace.txt"))
+    if moved:
+        first, d, tasks = moved
+        by = "switched_to_fair"
+    else:
+        first, d, tasks = None, disabled_line, None
+        by = "disabled_line"
+        chk.expect(f.get("class_probe") != "switched_to_fair",
+                   "the switched_to_fair probe was set but the trace has no kill mark or no move")
     chk.expect(d is not None and d <= KILL_FALLBACK_S,
-               f"fair class back after {d} s on the kernel's clock (limit {KILL_FALLBACK_S} s)")
+               f"fair class back after {d} s on the kernel's clock ({by}; limit {KILL_FALLBACK_S} s)")
     for w in ("stress", "hackbench", "loop"):
         _eq(chk, f, f"{w}_exit_code", 0)
-    # disable_s: when the scenario's shell, itself a task waiting to be scheduled again, saw it.
-    return {"fallback_s": d, **{k: f.get(k) for k in ("disable_s", "state_after", "agent_exit_code", "stress_exit_code",
-                                  "hackbench_exit_code", "loop_exit_code")}}
+    # disable_s: when the scenario's shell, itself a task waiting to be scheduled again, saw the
+    # state file say disabled (the kernel sets it last).
+    return {"fallback_s": d, "fallback_measured_by": by, "first_task_back_s": first,
+            "tasks_moved": tasks, "disabled_line_s": disabled_line,
+            **{k: f.get(k) for k in ("disable_s", "state_after", "agent_exit_code", "stress_exit_code",
+                                     "hackbench_exit_code", "loop_exit_code")}}
 
 
 def _exit(s):
