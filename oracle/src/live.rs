@@ -109,6 +109,13 @@ impl LiveModel {
         }
     }
 
+    pub fn scorer_mut(&mut self) -> Option<&mut Scorer> {
+        match &mut self.ranker {
+            Ranker::Model(s) => Some(s),
+            Ranker::RecentWakeup(_) => None,
+        }
+    }
+
     /// Swaps in another model (SIGHUP reload). The LSTM states restart from zero, since the
     /// new network reads them differently; the encoder's view of the tasks is kept when the new
     /// model encodes the same way, else it starts afresh (it refills within a few switches).

@@ -4,6 +4,7 @@
 //! from the same file and must agree with ORT on probe inputs before it is used.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -172,6 +173,30 @@ impl Scorer {
 
     pub fn native_refused(&self) -> Option<&str> {
         self.native_refused.as_deref()
+    }
+
+    /// What one ranking costs on this machine, in the backend in use: the median of `rounds`
+    /// peeks (a step and every slot scored) on deterministic probe inputs. An emulator or a
+    /// slow CPU shows here before any decision is timed against a budget.
+    pub fn step_cost(&mut self, rounds: usize) -> Result<Duration> {
+        let spec = self.ort.spec().clone();
+        let (sw, k, cw) = (spec.step_width(), spec.candidates, spec.candidate_width());
+        let mut rng = Probe(0x2545_f491_4f6c_dd1d);
+        let state = self.ort.zero_state();
+        let mut took = Vec::with_capacity(rounds.max(1));
+        for _ in 0..rounds.max(1) {
+            let step: Vec<f32> = (0..sw).map(|_| if rng.unit() < 0.2 { 1.0 } else { 0.0 }).collect();
+            let mut cands = vec![0.0f32; k * cw];
+            for row in cands.chunks_exact_mut(cw) {
+                row.iter_mut().for_each(|x| *x = rng.unit());
+                row[0] = 1.0;
+            }
+            let t0 = Instant::now();
+            self.peek(&step, &cands, &state, None)?;
+            took.push(t0.elapsed());
+        }
+        took.sort();
+        Ok(took[took.len() / 2])
     }
 
     /// One step that counts: scores for the slots, and `state` moves on.

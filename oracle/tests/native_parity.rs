@@ -61,3 +61,19 @@ fn auto_falls_back_to_ort_for_a_graph_it_does_not_know() {
     assert_eq!(ort_only.backend(), "ort");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn step_cost_times_the_backend_in_use_and_changes_nothing() {
+    let model = root().join("model/artifacts/oracle.onnx");
+    for backend in [Backend::Native, Backend::Ort] {
+        let mut s = Scorer::load(&model, backend).unwrap();
+        let (step, cands) = (vec![1.0; s.spec().step_width()], vec![0.5; s.spec().candidates * s.spec().candidate_width()]);
+        let mut before = s.zero_state();
+        let x = s.run(&step, &cands, &mut before).unwrap().to_vec();
+        let cost = s.step_cost(8).unwrap();
+        assert!(cost > std::time::Duration::ZERO, "{backend:?}: a ranking cannot be free");
+        let mut after = s.zero_state();
+        assert_eq!(s.run(&step, &cands, &mut after).unwrap(), &x[..], "{backend:?}: timing moved something");
+        assert_eq!((before.h, before.c), (after.h, after.c));
+    }
+}

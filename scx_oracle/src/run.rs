@@ -66,9 +66,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: oracle::Backend,
     /// oracle, recent_wakeup: the most one ranking may take; a slower one is replaced by the
-    /// vruntime choice (counted as fallback_over_budget).
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
-    pub budget_us: u64,
+    /// vruntime choice (counted as fallback_over_budget). Default: 1000, or 4 times what a
+    /// ranking of the model costs on this machine (timed at load) when that is more.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub budget_us: Option<u64>,
     /// oracle, recent_wakeup: a task held longer than this is sent at once (counted as
     /// fallback_starving), whatever the ranker says.
     #[arg(long, value_name = "MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=4_000))]
@@ -122,7 +123,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         nr_cpus,
         model: model.clone(),
         backend: args.backend,
-        budget: Duration::from_micros(args.budget_us),
+        budget: args.budget_us.map(Duration::from_micros),
         max_wait: Duration::from_millis(args.max_wait_ms),
         host: meta.clone(),
     };

@@ -226,6 +226,6 @@ impl<'obj> Scheduler<'obj> {
                 log::info!("recorded {} events ({} lost) to {}", meta.events, meta.events_lost, path.display());
             }
         }
-        Ok(Summary::new(self.ops.clone(), self.policy.name(), last.window_since(&Sample::default()), &exit))
+        Ok(Summary::new(self.ops.clone(), self.policy.name(), self.policy.detail(), last.window_since(&Sample::default()), &exit))
     }
 }

@@ -116,6 +116,8 @@ pub struct Metrics {
     pub inference_p50_us: f64,
     #[stat(desc = "one ranking p99 (us), since attach")]
     pub inference_p99_us: f64,
+    #[stat(desc = "the most one ranking may take (us): --budget-us, or the default from its cost here")]
+    pub decision_budget_us: u64,
     #[stat(desc = "tasks sent ahead to a CPU, never seen running there, given up on")]
     pub ahead_expired: u64,
     #[stat(desc = "model files reloaded on SIGHUP")]

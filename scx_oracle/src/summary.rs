@@ -14,6 +14,8 @@ pub struct Summary {
     /// sched_ext ops name as the kernel reported it while attached.
     pub ops: String,
     pub policy: String,
+    /// What the policy said of itself: its model and the backend it ran in (the hand rule...).
+    pub policy_detail: Option<String>,
     pub runtime_s: f64,
     /// True when the kernel threw the scheduler out (error, stall, BPF error).
     pub ejected: bool,
@@ -24,10 +26,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(ops: String, policy: &str, metrics: Metrics, exit: &ExitInfo) -> Self {
+    pub fn new(ops: String, policy: &str, policy_detail: Option<String>, metrics: Metrics, exit: &ExitInfo) -> Self {
         Summary {
             ops,
             policy: policy.to_string(),
+            policy_detail,
             runtime_s: metrics.at_s,
             ejected: exit.ejected,
             exit_kind: exit.kind_name.to_string(),
@@ -74,7 +77,7 @@ mod tests {
             ejected: false,
         };
         let metrics = Metrics { drain_errors: 2, congested: 1, at_s: 3.0, ..Default::default() };
-        let v = serde_json::to_value(Summary::new("oracle".into(), "fifo", metrics, &exit)).unwrap();
+        let v = serde_json::to_value(Summary::new("oracle".into(), "fifo", None, metrics, &exit)).unwrap();
         let mut names: Vec<&String> = v["metrics"].as_object().unwrap().keys().collect();
         names.sort();
         let declared: Vec<String> = Metrics::meta().fields.keys().cloned().collect();

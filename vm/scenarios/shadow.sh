@@ -1,10 +1,12 @@
-# scx-meta: agent=yes timeout=240
+# scx-meta: agent=yes timeout=480
 # shadow: the bundled model watches EEVDF (no sched_ext scheduler loaded) schedule a suite
 # workload (hackbench over pipes, as in the dataset) and scores its picks online; the events
 # it saw are recorded, then replayed in the guest with `scx_oracle eval` and `encode`: online
 # and offline figures must agree, and the live encoded steps must equal the replayed ones.
 # Params: scx.duration (seconds of workload, default 3: ~20 k switches under TCG, whose encoded
 # steps take ~7 KB each in the guest's RAM-backed file system).
+# The limit: a whole shadow takes ~135 s in the TCG guest here, most of it the model's 2-3 ms
+# steps (live, then replayed by eval); one CI run overran the 215 s in the guest that 240 gave.
 record_env
 d=${SCX_DURATION:-3}
 mkdir -p /results/traces

@@ -300,13 +300,14 @@ impl Policy for Oracle {
     }
 
     fn detail(&self) -> Option<String> {
-        Some(match self.live.scorer() {
+        let ranker = match self.live.scorer() {
             Some(s) => match s.native_refused() {
                 Some(why) => format!("model {} run in ort: {why}", s.path().display()),
                 None => format!("model {} run {}", s.path().display(), s.backend()),
             },
             None => "hand rule, no model".into(),
-        })
+        };
+        Some(format!("{ranker}; budget {} us", self.budget.as_micros()))
     }
 
     fn report(&self, m: &mut Metrics) {
@@ -329,6 +330,7 @@ impl Policy for Oracle {
         };
         m.inference_p50_us = round3(p50);
         m.inference_p99_us = round3(p99);
+        m.decision_budget_us = self.budget.as_micros() as u64;
         m.ahead_expired = self.ahead_expired;
         m.model_reloads = self.model_reloads;
         m.model_reload_failures = self.model_reload_failures;
