@@ -48,6 +48,8 @@ pub struct Scorer {
     native_refused: Option<String>,
     scores: Vec<f32>,
     scratch: LstmState,
+    /// What [`Scorer::step_cost`] measured last.
+    ranking_cost: Option<Duration>,
 }
 
 /// Deterministic probe values (xorshift), so a refused model is refused every time.
@@ -73,6 +75,7 @@ impl Scorer {
             use_native: false,
             parity: None,
             native_refused: None,
+            ranking_cost: None,
         };
         if backend == Backend::Ort {
             s.native_refused = Some("--backend ort".into());
@@ -196,7 +199,13 @@ impl Scorer {
             took.push(t0.elapsed());
         }
         took.sort();
+        self.ranking_cost = Some(took[took.len() / 2]);
         Ok(took[took.len() / 2])
+    }
+
+    /// What [`Scorer::step_cost`] measured, if it ran.
+    pub fn ranking_cost(&self) -> Option<Duration> {
+        self.ranking_cost
     }
 
     /// One step that counts: scores for the slots, and `state` moves on.

@@ -49,7 +49,12 @@ impl ModelReloader {
                         continue;
                     };
                     log::info!("SIGHUP: loading {}", path.display());
-                    if tx.send(Scorer::load(path, backend)).is_err() {
+                    // Timed here, off the scheduling loop, for a budget that follows the model.
+                    let loaded = Scorer::load(path, backend).and_then(|mut s| {
+                        s.step_cost(crate::policy::COST_ROUNDS)?;
+                        Ok(s)
+                    });
+                    if tx.send(loaded).is_err() {
                         return;
                     }
                 }

@@ -67,7 +67,8 @@ pub struct RunArgs {
     pub backend: oracle::Backend,
     /// oracle, recent_wakeup: the most one ranking may take; a slower one is replaced by the
     /// vruntime choice (counted as fallback_over_budget). Default: 1000, or 4 times what a
-    /// ranking of the model costs on this machine (timed at load) when that is more.
+    /// ranking of the model costs on this machine (timed at load, and again for a model
+    /// reloaded on SIGHUP) when that is more.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub budget_us: Option<u64>,
     /// oracle, recent_wakeup: a task held longer than this is sent at once (counted as

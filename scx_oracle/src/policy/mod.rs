@@ -60,8 +60,9 @@ pub const POLICY_NAMES: &[&str] = &["fifo", "vruntime", "oracle", "recent_wakeup
 /// model on 70% of the decisions, which is a verdict on QEMU, not on the model.
 pub const MIN_BUDGET: Duration = Duration::from_millis(1);
 pub const BUDGET_RANKINGS: u32 = 4;
-/// Rankings timed at load for the default budget (their median counts).
-const COST_ROUNDS: usize = 32;
+/// Rankings timed at load for the default budget (their median counts); a model reloaded on
+/// SIGHUP is timed the same way, on the reload thread.
+pub const COST_ROUNDS: usize = 32;
 
 pub fn default_budget(ranking_cost: Option<Duration>) -> Duration {
     ranking_cost.map_or(MIN_BUDGET, |c| MIN_BUDGET.max(c * BUDGET_RANKINGS))
@@ -88,11 +89,10 @@ pub struct PolicyConfig {
 pub fn by_name(name: &str, cfg: &PolicyConfig) -> anyhow::Result<Box<dyn Policy>> {
     let held = |name, live: ::oracle::live::LiveModel| -> anyhow::Result<Box<dyn Policy>> {
         let mut live = live.on_host(&cfg.host)?;
-        let budget = match cfg.budget {
-            Some(b) => b,
-            None => default_budget(live.scorer_mut().map(|s| s.step_cost(COST_ROUNDS)).transpose()?),
-        };
-        Ok(Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, budget, cfg.max_wait)))
+        if cfg.budget.is_none() {
+            live.scorer_mut().map(|s| s.step_cost(COST_ROUNDS)).transpose()?;
+        }
+        Ok(Box::new(oracle::Oracle::new(name, live, cfg.slice_ns, cfg.nr_cpus, cfg.budget, cfg.max_wait)))
     };
     match name {
         "fifo" => Ok(Box::new(Fifo::new(cfg.slice_ns))),

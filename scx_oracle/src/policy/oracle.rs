@@ -31,7 +31,7 @@ use trace::{Event, EventKind};
 use oracle::Scorer;
 
 use super::vruntime::TaskClocks;
-use super::Policy;
+use super::{default_budget, Policy};
 use crate::latency::Histogram;
 use crate::stats::{round3, Metrics};
 use oracle::timing::Percentiles;
@@ -95,6 +95,8 @@ pub struct Oracle {
     live: LiveModel,
     clocks: TaskClocks,
     budget: Duration,
+    /// No --budget-us: the budget follows the model's measured ranking cost, reloads included.
+    auto_budget: bool,
     max_wait: Duration,
     ahead_timeout: Duration,
     waiting: HashMap<i32, Waiting>,
@@ -122,15 +124,16 @@ impl Oracle {
         live: LiveModel,
         slice_ns: u64,
         nr_cpus: usize,
-        budget: Duration,
+        budget: Option<Duration>,
         max_wait: Duration,
     ) -> Oracle {
         let nr_cpus = nr_cpus.max(1);
         Oracle {
             name,
+            budget: budget.unwrap_or_else(|| default_budget(live.scorer().and_then(Scorer::ranking_cost))),
+            auto_budget: budget.is_none(),
             live,
             clocks: TaskClocks::new(slice_ns, nr_cpus),
-            budget,
             max_wait,
             ahead_timeout: Duration::from_nanos(slice_ns * 4).max(Duration::from_millis(20)),
             waiting: HashMap::with_capacity(4096),
@@ -337,9 +340,15 @@ impl Policy for Oracle {
     }
 
     fn swap_model(&mut self, loaded: Result<Scorer>) -> Result<()> {
+        let cost = loaded.as_ref().ok().and_then(Scorer::ranking_cost);
         let swapped = loaded.and_then(|scorer| self.live.replace_scorer(scorer));
         match &swapped {
-            Ok(()) => self.model_reloads += 1,
+            Ok(()) => {
+                self.model_reloads += 1;
+                if self.auto_budget {
+                    self.budget = default_budget(cost);
+                }
+            }
             Err(_) => self.model_reload_failures += 1,
         }
         swapped
@@ -376,7 +385,26 @@ mod tests {
 
     fn policy(budget_us: u64) -> Oracle {
         let live = LiveModel::recent_wakeup().unwrap();
-        Oracle::new("recent_wakeup", live, 5_000_000, 2, Duration::from_micros(budget_us), Duration::from_secs(1))
+        Oracle::new("recent_wakeup", live, 5_000_000, 2, Some(Duration::from_micros(budget_us)), Duration::from_secs(1))
+    }
+
+    #[test]
+    fn a_default_budget_follows_a_reloaded_models_cost_and_a_given_one_stays() {
+        let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/artifacts/oracle.onnx");
+        let timed = || {
+            let mut s = Scorer::load(&model, oracle::Backend::Auto).unwrap();
+            let cost = s.step_cost(4).unwrap();
+            (s, cost)
+        };
+        for given in [None, Some(Duration::ZERO)] {
+            let (first, _) = timed();
+            let mut o = Oracle::new("oracle", LiveModel::new(first).unwrap(), 5_000_000, 2, given, Duration::from_secs(1));
+            o.budget = Duration::from_micros(7); // neither value either rule gives
+            let (next, cost) = timed();
+            o.swap_model(Ok(next)).unwrap();
+            let want = if given.is_some() { Duration::from_micros(7) } else { default_budget(Some(cost)) };
+            assert_eq!(o.budget, want, "given {given:?}");
+        }
     }
 
     fn t(pid: i32) -> Task {
