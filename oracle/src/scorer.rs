@@ -199,8 +199,9 @@ impl Scorer {
             took.push(t0.elapsed());
         }
         took.sort();
-        self.ranking_cost = Some(took[took.len() / 2]);
-        Ok(took[took.len() / 2])
+        let median = took[took.len() / 2];
+        self.ranking_cost = Some(median);
+        Ok(median)
     }
 
     /// What [`Scorer::step_cost`] measured, if it ran.
