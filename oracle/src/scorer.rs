@@ -61,6 +61,11 @@ impl Probe {
         self.0 ^= self.0 << 17;
         (self.0 >> 40) as f32 / (1u64 << 24) as f32
     }
+
+    /// Sparse 0/1 step features, a fifth of them set.
+    fn step(&mut self, width: usize) -> Vec<f32> {
+        (0..width).map(|_| if self.unit() < 0.2 { 1.0 } else { 0.0 }).collect()
+    }
 }
 
 impl Scorer {
@@ -126,7 +131,7 @@ impl Scorer {
         let mut check = ParityCheck { probes: PROBES, max_score_diff: 0.0, max_state_diff: 0.0 };
         for _ in 0..PROBES {
             // Sparse 0/1 step features and candidate rows with `present` set in a prefix.
-            let step: Vec<f32> = (0..sw).map(|_| if rng.unit() < 0.2 { 1.0 } else { 0.0 }).collect();
+            let step = rng.step(sw);
             let live = 1 + (rng.unit() * (k - 1) as f32) as usize;
             let mut cands = vec![0.0f32; k * cw];
             for row in cands.chunks_exact_mut(cw).take(live) {
@@ -188,7 +193,7 @@ impl Scorer {
         let state = self.ort.zero_state();
         let mut took = Vec::with_capacity(rounds.max(1));
         for _ in 0..rounds.max(1) {
-            let step: Vec<f32> = (0..sw).map(|_| if rng.unit() < 0.2 { 1.0 } else { 0.0 }).collect();
+            let step = rng.step(sw);
             let mut cands = vec![0.0f32; k * cw];
             for row in cands.chunks_exact_mut(cw) {
                 row.iter_mut().for_each(|x| *x = rng.unit());

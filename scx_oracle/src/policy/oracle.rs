@@ -17,9 +17,9 @@
 //!   a slot, the decision falls back.
 //! - Fallback (counted by reason) is the vruntime order of c's waiting tasks: over the
 //!   `--budget-us` budget (by default 1 ms, or 4 rankings timed at load where one costs more,
-//!   as under emulation: `policy::default_budget`), an inference error, no waiting task among the candidates, a task
-//!   waiting longer than `--max-wait-ms` (sent at once, so the model can never starve one), or
-//!   an idle CPU taking work queued for a busy one (steal). When recent decisions ran over
+//!   as under emulation: `policy::default_budget`), an inference error, no waiting task among
+//!   the candidates, a task waiting longer than `--max-wait-ms` (sent at once, so the model can
+//!   never starve one), or an idle CPU taking work queued for a busy one (steal). When recent decisions ran over
 //!   budget the model is skipped, with a probe every `PROBE_EVERY` decisions.
 
 use std::collections::{HashMap, VecDeque};
