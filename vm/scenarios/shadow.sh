@@ -1,8 +1,8 @@
 # scx-meta: agent=yes timeout=480
 # shadow: the bundled model watches EEVDF (no sched_ext scheduler loaded) schedule a suite
-# workload (hackbench over pipes, as in the dataset) and scores its picks online; the events
-# it saw are recorded, then replayed in the guest with `scx_oracle eval` and `encode`: online
-# and offline figures must agree, and the live encoded steps must equal the replayed ones.
+# workload (hackbench over pipes, run as the dataset runs it) and scores its picks online; the
+# events it saw are recorded, then replayed in the guest with `scx_oracle eval` and `encode`:
+# online and offline figures must agree, and the live encoded steps must equal the replayed ones.
 # Params: scx.duration (seconds of workload, default 3: ~20 k switches under TCG, whose encoded
 # steps take ~7 KB each in the guest's RAM-backed file system).
 # The limit: a whole shadow takes ~135 s in the TCG guest here, most of it the model's 2-3 ms
@@ -15,10 +15,11 @@ mkdir -p /results/traces
 spid=$!
 fact shadow_attach_s "$(wait_shadow /results/shadow.log "$spid" 60)"
 fact state_while_running "$(scx_state)"
-t0=$(now)
-while awk -v a="$t0" -v b="$(now)" -v d="$d" 'BEGIN { exit !(b - a < d) }'; do
-  hackbench -g 2 -l 200 >>/results/hackbench.log 2>&1 || { workload_done $?; break; }
-done
+# The dataset's own command (workloads.sh), so the live figure compares with the dataset's.
+. /scenarios/workloads.sh
+run_suite_workload hackbench_pipe "$d" 1 >>/results/hackbench.log 2>&1
+rc=$?
+suite_ok "$rc" || workload_done "$rc"
 wait "$spid"
 fact shadow_exit_code $?
 "$AGENT" eval --model /usr/bin/oracle.onnx /results/traces/shadow.parquet \
