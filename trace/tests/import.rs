@@ -141,6 +141,8 @@ fn ftrace_sample() {
         r.first_bad.iter().map(|b| b.line).collect::<Vec<_>>(),
         vec![27, 28]
     );
+    // Its "##### CPU 3 buffer started ####": CPU 3's events begin late.
+    assert_eq!(r.warnings, counts(&[("cpu3_buffer_started_late", 1)]));
 
     assert_eq!(
         (ev[0].ts_ns, ev[0].cpu, ev[0].prev_comm, ev[0].next_pid),
@@ -418,4 +420,34 @@ fn switches_without_wakeups_warn() {
     assert!(shown.contains("1 switches and no wakeups"), "{shown}");
     let (r, _) = run(ImportFormat::PerfSchedScript, "perf_sched_script.txt");
     assert!(r.warnings.is_empty());
+}
+
+/// A tracefs `trace` file read after the ring filled: the header says how many events it
+/// overwrote (written - held), the CPU whose events begin late is named; the rest imports.
+#[test]
+fn ftrace_ring_that_overwrote_its_start_reports_the_loss() {
+    let text = b"# tracer: nop\n\
+#\n\
+# entries-in-buffer/entries-written: 3/85540   #P:2\n\
+#\n\
+          <idle>-0       [000] d..2. 14577.233917: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=rcu_preempt next_pid=15 next_prio=120\n\
+##### CPU 1 buffer started ####\n\
+              ls-1114    [001] d..2. 14577.450981: sched_switch: prev_comm=ls prev_pid=1114 prev_prio=120 prev_state=D ==> next_comm=swapper/1 next_pid=0 next_prio=120\n\
+          <idle>-0       [001] dNs5. 14577.451097: sched_wakeup: comm=ls pid=1114 prio=120 target_cpu=001\n";
+    let (r, ev) = import_bytes(ImportFormat::Ftrace, text);
+    assert_eq!(ev.len(), 3);
+    assert_eq!(r.events_lost, 85_537);
+    assert_eq!(
+        r.warnings,
+        counts(&[
+            ("cpu1_buffer_started_late", 1),
+            (trace::import::RING_OVERWROTE, 85_537)
+        ])
+    );
+    let shown = r.to_string();
+    assert!(
+        shown.contains("overwrote its 85537 oldest events"),
+        "{shown}"
+    );
+    assert!(shown.contains("CPU 1 starts late"), "{shown}");
 }

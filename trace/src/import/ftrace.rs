@@ -1,10 +1,38 @@
 //! tracefs `trace` / `trace_pipe` text and `trace-cmd report` output:
 //! `task-pid (tgid)? [CPU] flags? secs.frac: event: payload`, plus header comments,
 //! `##### CPU N buffer started ####` and `CPU:N [LOST n EVENTS]` lines.
+//!
+//! A `trace` file read after its ring filled up (tracefs overwrites the oldest events by
+//! default) lost its start: the header's `entries-in-buffer/entries-written: A/B` says how
+//! many (B - A), and a `buffer started` line marks each CPU whose events begin late. Both are
+//! reported (events lost, and a warning per CPU), never passed over as comments.
 
-use super::fields::{find_from, lost_count, parse_i32, trim};
+use super::fields::{find_from, lost_count, parse_i32, parse_int, trim};
+use super::report::{late_cpu_warning, RING_OVERWROTE};
 use super::{header, payload, Ctx, LineParser, Outcome};
 use crate::event::Event;
+
+/// Events the ring overwrote, from `# entries-in-buffer/entries-written: A/B   #P:N`.
+fn overwritten(comment: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"entries-written:";
+    let rest = trim(&comment[find_from(comment, KEY, 0)? + KEY.len()..]);
+    let end = rest
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(rest.len());
+    let (held, written) = rest[..end].split_at(rest[..end].iter().position(|&c| c == b'/')?);
+    u64::try_from(parse_int(&written[1..])? - parse_int(held)?).ok()
+}
+
+/// The CPU of `##### CPU 3 buffer started ####`.
+fn late_cpu(comment: &[u8]) -> Option<u32> {
+    let rest = &comment[find_from(comment, b"CPU ", 0)? + 4..];
+    let end = rest
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
 
 pub struct Ftrace;
 
@@ -34,7 +62,12 @@ impl LineParser for Ftrace {
         }
         if t.starts_with(b"#") {
             if find_from(t, b"buffer started", 0).is_some() {
+                ctx.warn(&late_cpu_warning(late_cpu(t)));
                 return Outcome::Ignored("cpu_buffer_started");
+            }
+            if let Some(n) = overwritten(t).filter(|&n| n > 0) {
+                ctx.warn_n(RING_OVERWROTE, n);
+                return Outcome::Lost(n);
             }
             return Outcome::Ignored("comment");
         }
@@ -67,5 +100,22 @@ mod tests {
             (Some(77), Some(77))
         );
         assert_eq!(who_ids(b"<idle>-0 (-------)"), (Some(0), None));
+    }
+
+    #[test]
+    fn ring_header_and_late_cpus() {
+        let h = b"# entries-in-buffer/entries-written: 50984/85540   #P:2";
+        assert_eq!(overwritten(h), Some(34_556));
+        assert_eq!(
+            overwritten(b"# entries-in-buffer/entries-written: 15/15   #P:4"),
+            Some(0)
+        );
+        assert_eq!(
+            overwritten(b"# entries-in-buffer/entries-written: 15/x"),
+            None
+        );
+        assert_eq!(overwritten(b"# tracer: nop"), None);
+        assert_eq!(late_cpu(b"##### CPU 13 buffer started ####"), Some(13));
+        assert_eq!(late_cpu(b"##### buffer started ####"), None);
     }
 }

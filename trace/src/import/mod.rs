@@ -23,7 +23,7 @@ use crate::event::Event;
 use crate::meta::{source, TraceMeta};
 use crate::writer::TraceWriter;
 
-pub use report::{BadLine, ImportReport, NO_WAKEUPS};
+pub use report::{BadLine, ImportReport, NO_WAKEUPS, RING_OVERWROTE};
 
 /// Text formats we can import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
@@ -90,7 +90,12 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub fn warn(&mut self, what: &str) {
-        *self.warnings.entry(what.to_string()).or_default() += 1;
+        self.warn_n(what, 1);
+    }
+
+    /// A warning that counts `n` (e.g. events) rather than occurrences.
+    pub fn warn_n(&mut self, what: &str, n: u64) {
+        *self.warnings.entry(what.to_string()).or_default() += n;
     }
 
     /// Counts a line of a tracepoint we do not import (no allocation once a name is known).

@@ -15,6 +15,17 @@ const MAX_SAMPLE_LEN: usize = 200;
 const MAX_EVENT_NAMES: usize = 64;
 /// Warning key for a trace with context switches and not one wakeup.
 pub const NO_WAKEUPS: &str = "switches_without_wakeups";
+/// Warning key whose count is the events a tracefs ring overwrote before it was read.
+pub const RING_OVERWROTE: &str = "ring_overwrote_oldest_events";
+const LATE_CPU_SUFFIX: &str = "_buffer_started_late";
+
+/// Warning key for a CPU whose events start late (its ring overwrote them): `cpu3_…`.
+pub(crate) fn late_cpu_warning(cpu: Option<u32>) -> String {
+    cpu.map_or_else(
+        || format!("cpu{LATE_CPU_SUFFIX}"),
+        |c| format!("cpu{c}{LATE_CPU_SUFFIX}"),
+    )
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BadLine {
@@ -168,6 +179,24 @@ impl fmt::Display for ImportReport {
                     "  warning: {} switches and no wakeups: runnable/woken state is unknown \
                      to a model ({hint})",
                     self.written(EventKind::Switch)
+                )?;
+            } else if k == RING_OVERWROTE {
+                writeln!(
+                    f,
+                    "  warning: the tracefs ring overwrote its {v} oldest events before it was \
+                     read (header entries-in-buffer/entries-written): the trace misses its start. \
+                     A larger buffer_size_kb, or trace_pipe / trace-cmd record read as it runs, \
+                     keeps them"
+                )?;
+            } else if let Some(cpu) = k.strip_suffix(LATE_CPU_SUFFIX) {
+                let who = match cpu.strip_prefix("cpu") {
+                    Some(n) if !n.is_empty() => format!("CPU {n}"),
+                    _ => "a CPU".to_string(),
+                };
+                writeln!(
+                    f,
+                    "  warning: {who} starts late (\"buffer started\"): its earlier events \
+                     were overwritten, so its queue state is unknown before its first event"
                 )?;
             } else {
                 writeln!(f, "  warning: {k} x{v}")?;
