@@ -55,6 +55,15 @@ class _RawTpOpen(ctypes.Structure):
                 ("_pad", ctypes.c_uint32), ("_rest", ctypes.c_uint8 * 48)]
 
 
+def prog_run_stats(fdinfo):
+    """(run_cnt, run_time_ns) from the /proc fdinfo text of a BPF program's fd; None for
+    any other fd."""
+    if "prog_type:" not in fdinfo or "run_cnt:" not in fdinfo:
+        return None
+    field = lambda k: int(re.search(rf"^{k}:\s*(\d+)", fdinfo, re.M).group(1))
+    return field("run_cnt"), field("run_time_ns")
+
+
 class EmptyProbe:
     """An empty raw_tp program attached to `tracepoint` until close()."""
 
@@ -75,9 +84,7 @@ class EmptyProbe:
 
     def stats(self):
         """(run_cnt, run_time_ns) so far; zeros while kernel.bpf_stats_enabled is off."""
-        info = Path(f"/proc/self/fdinfo/{self.prog_fd}").read_text()
-        field = lambda k: int(re.search(rf"^{k}:\s*(\d+)", info, re.M).group(1))
-        return field("run_cnt"), field("run_time_ns")
+        return prog_run_stats(Path(f"/proc/self/fdinfo/{self.prog_fd}").read_text())
 
     def close(self):
         os.close(self.link_fd)

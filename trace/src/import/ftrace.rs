@@ -7,7 +7,7 @@
 //! many (B - A), and a `buffer started` line marks each CPU whose events begin late. Both are
 //! reported (events lost, and a warning per CPU), never passed over as comments.
 
-use super::fields::{find_from, lost_count, parse_i32, parse_int, trim};
+use super::fields::{find_from, lost_count, parse_i32, parse_int, parse_u32, trim};
 use super::report::{late_cpu_warning, RING_OVERWROTE};
 use super::{header, payload, Ctx, LineParser, Outcome};
 use crate::event::Event;
@@ -31,7 +31,7 @@ fn late_cpu(comment: &[u8]) -> Option<u32> {
         .iter()
         .position(|c| !c.is_ascii_digit())
         .unwrap_or(rest.len());
-    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+    parse_u32(&rest[..end])
 }
 
 pub struct Ftrace;
