@@ -1,6 +1,7 @@
 """The EEVDF estimate on hand-computed cases; oracle/src/eevdf_tests.rs has the same ones
 (a_wakeup_charges_the_running_task_the_kernels_cpu_time,
-a_picked_task_past_the_average_is_moved_to_it), so both sides give these numbers."""
+a_picked_task_past_the_average_is_moved_to_it, a_pick_splits_the_error_with_the_tasks_it_passed_over),
+so both sides give these numbers."""
 import unittest
 
 from model.eevdf import Eevdf
@@ -33,6 +34,26 @@ class PickCorrectionTest(unittest.TestCase):
         x.switch(0, 41_000, 1, "R", 2)      # 2 (30_000) past the average (20_500): moved
         self.assertEqual(x.ents[2].v, 20_500)
         self.assertEqual(x.view(0, 41_000).avg, 15_750)
+
+
+    def test_a_pick_splits_the_error_with_the_tasks_it_passed_over(self):
+        # Average (1000 + 0 + 250) / 3 = 416: 2 (v 0, deadline 750_000) is eligible with an
+        # earlier deadline than the pick 3 (250, 750_250), so EEVDF would have run 2. Allowed
+        # one correction, 2 moves half way to 3's deadline ((750_250 + 1 - 750_000) // 2 = 125)
+        # and 3 moves back until it comes first (126); allowed none, nothing moves.
+        def run(passed_over_max):
+            x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
+                       "eevdf_passed_over_max": passed_over_max})
+            x.wakeup(1, 0, 0, True)
+            x.switch(0, 0, 0, None, 1)
+            x.wakeup(2, 0, 0, True)
+            x.wakeup(3, 0, 500, True)
+            x.switch(0, 1000, 1, "R", 3)       # 1 preempted: charged to 1000, a new deadline
+            return x, {p: (x.ents[p].v, x.ents[p].dl) for p in (1, 2, 3)}
+        x, got = run(1)
+        self.assertEqual(got, {1: (1000, 1_501_000), 2: (125, 750_125), 3: (124, 750_124)})
+        self.assertEqual(x.view(0, 1000).avg, 416)
+        self.assertEqual(run(0)[1], {1: (1000, 1_501_000), 2: (0, 750_000), 3: (250, 750_250)})
 
 
 if __name__ == "__main__":

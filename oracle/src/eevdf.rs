@@ -10,7 +10,9 @@
 //! queued, delayed, until it is eligible (DELAY_DEQUEUE, lag then zeroed: DELAY_ZERO); a
 //! migrating task keeps its lag and its deadline's distance; real-time tasks are never queued;
 //! and a task the kernel picks was eligible, so one the estimate has past the average is put at
-//! it (encoding version 6).
+//! it (encoding version 6), and came before every other eligible task, so where a few of those
+//! have an earlier deadline in the estimate the error is split between them and the pick
+//! (encoding version 7).
 //!
 //! Integer arithmetic exactly as Python's: sums of w x v in i128, everything else in i64, and
 //! every Python `//` is a floored division (`div_euclid`; all divisors are positive). Python's
@@ -130,6 +132,8 @@ impl Queue {
 struct Queues {
     slice: i64,
     lag_limit: i64,
+    /// The most passed-over tasks a pick corrects (0: none; see `Eevdf::passed_over`).
+    passed_over_max: usize,
     map: IntMap<u32, Queue>,
 }
 
@@ -310,13 +314,15 @@ pub struct Eevdf {
 }
 
 impl Eevdf {
-    /// `slice_ns` and `lag_limit_ns` as in the spec (eevdf_slice_ns, eevdf_lag_limit_ns).
-    pub fn new(slice_ns: i64, lag_limit_ns: i64) -> Eevdf {
+    /// `slice_ns`, `lag_limit_ns` and `passed_over_max` as in the spec (eevdf_slice_ns,
+    /// eevdf_lag_limit_ns, eevdf_passed_over_max).
+    pub fn new(slice_ns: i64, lag_limit_ns: i64, passed_over_max: usize) -> Eevdf {
         Eevdf {
             ents: IntMap::default(),
             qs: Queues {
                 slice: slice_ns,
                 lag_limit: lag_limit_ns,
+                passed_over_max,
                 map: IntMap::default(),
             },
         }
@@ -522,11 +528,60 @@ impl Eevdf {
                     self.qs.set_v(e, avg);
                 }
             }
+            self.passed_over(c, nxt);
+            let e = self.ents.get_mut(&nxt).expect("entered above");
             e.v_in = e.v;
         }
         let q = self.qs.get(c);
         q.curr = nxt;
         q.last = now;
+    }
+
+    /// The rest of what the kernel's pick says: every other eligible task queued on `c` has
+    /// a deadline at or after `nxt`'s. Where the estimate has at most `passed_over_max` of them
+    /// earlier, each moves (virtual runtime and deadline) half way to nxt's deadline and nxt
+    /// moves back until it comes first; more of them, nothing moves (model/eevdf.py,
+    /// `passed_over`, says why and what it measured). Each moved task's shift depends only on
+    /// its own deadline and nxt's, so the members' order does not matter.
+    fn passed_over(&mut self, c: u32, nxt: i32) {
+        let max = self.qs.passed_over_max;
+        let Some(e) = self.ents.get(&nxt) else { return };
+        if e.rt || e.cpu != Some(c) || max == 0 {
+            return;
+        }
+        let dl = e.dl;
+        let q = self.qs.get(c);
+        let avg = q.avg();
+        let mut over = Vec::new();
+        for &p in &q.members {
+            if p == nxt || q.delayed.binary_search(&p).is_ok() {
+                continue;
+            }
+            let o = &self.ents[&p];
+            if !o.rt && o.v <= avg && o.dl < dl {
+                over.push(p);
+                if over.len() > max {
+                    return;
+                }
+            }
+        }
+        if over.is_empty() {
+            return;
+        }
+        let mut first = i64::MAX;
+        for p in over {
+            let o = self.ents.get_mut(&p).expect("a member has an entity");
+            let d = (dl + 1 - o.dl).div_euclid(2);
+            self.qs.set_v(o, o.v + d);
+            o.dl += d;
+            first = first.min(o.dl);
+        }
+        if first <= dl {
+            let d = dl - first + 1;
+            let e = self.ents.get_mut(&nxt).expect("looked up above");
+            self.qs.set_v(e, e.v - d);
+            e.dl -= d;
+        }
     }
 
     fn switch_out(&mut self, c: u32, prev: i32, first: Option<u8>) {

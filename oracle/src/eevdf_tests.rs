@@ -7,7 +7,7 @@ use super::eevdf::{Eevdf, Entity, View};
 const NEW: bool = true;
 
 fn estimate() -> Eevdf {
-    Eevdf::new(1_500_000, 4_000_000)
+    Eevdf::new(1_500_000, 4_000_000, 0)
 }
 
 fn ent(x: &Eevdf, pid: i32) -> Entity {
@@ -314,4 +314,33 @@ fn a_picked_task_past_the_average_is_moved_to_it() {
     x.switch(0, 41_000, 1, Some(b'R'), 2, None);
     assert_eq!(ent(&x, 2).v, 20_500);
     assert_eq!(view(&x, 0, 41_000).avg, 15_750);
+}
+
+/// 1 runs on CPU 0 from 0, 2 wakes new at 0, 3 at 500 (each at the average, half a slice to its
+/// deadline); at 1000 1 is preempted (charged to 1000, a new deadline) and the kernel picks 3.
+fn three_picked_over_two(passed_over_max: usize) -> Eevdf {
+    let mut x = Eevdf::new(1_500_000, 4_000_000, passed_over_max);
+    x.wakeup(1, 0, 0, NEW, None, None);
+    x.switch(0, 0, 0, None, 1, None);
+    x.wakeup(2, 0, 0, NEW, None, None);
+    x.wakeup(3, 0, 500, NEW, None, None);
+    x.switch(0, 1000, 1, Some(b'R'), 3, None);
+    x
+}
+
+#[test]
+fn a_pick_splits_the_error_with_the_tasks_it_passed_over() {
+    // model/tests/test_eevdf.py has the same case. Average (1000 + 0 + 250) / 3 = 416: 2 (v 0,
+    // deadline 750_000) is eligible with an earlier deadline than the pick 3 (250, 750_250),
+    // so EEVDF would have run 2. Allowed one correction, 2 moves half way to 3's deadline
+    // ((750_250 + 1 - 750_000) / 2 = 125) and 3 moves back until it comes first (126).
+    let pvd = |x: &Eevdf, p: i32| (ent(x, p).v, ent(x, p).dl);
+    let x = three_picked_over_two(1);
+    assert_eq!(pvd(&x, 2), (125, 750_125));
+    assert_eq!(pvd(&x, 3), (124, 750_124));
+    assert_eq!(pvd(&x, 1), (1000, 1_501_000), "not eligible: not passed over");
+    assert_eq!(view(&x, 0, 1000).avg, 416);
+    // Not allowed (the bound is 0): the estimate keeps its values.
+    let x = three_picked_over_two(0);
+    assert_eq!((pvd(&x, 2), pvd(&x, 3)), ((0, 750_000), (250, 750_250)));
 }

@@ -290,7 +290,11 @@ impl Encoder {
         only_known(&spec.candidate_features, CANDIDATE_FEATURES, "candidate feature")?;
         only_known(&spec.step_features, STEP_FEATURES, "step feature")?;
         Ok(Encoder {
-            eevdf: Eevdf::new(spec.eevdf_slice_ns, spec.eevdf_lag_limit_ns),
+            eevdf: Eevdf::new(
+                spec.eevdf_slice_ns,
+                spec.eevdf_lag_limit_ns,
+                spec.eevdf_passed_over_max,
+            ),
             view: View::default(),
             view_trusted: false,
             k: spec.candidates,

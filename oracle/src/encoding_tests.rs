@@ -57,7 +57,10 @@ impl Cols {
 }
 
 fn run(events: &[Event]) -> (Vec<Step>, Cols) {
-    let spec = small_spec();
+    run_with(small_spec(), events)
+}
+
+fn run_with(spec: Spec, events: &[Event]) -> (Vec<Step>, Cols) {
     let mut enc = Encoder::new(spec.clone()).unwrap();
     let steps = events.iter().filter_map(|e| enc.event(e)).collect();
     (steps, Cols { spec })
@@ -277,7 +280,9 @@ fn the_step_only_path_and_the_live_question_agree_with_the_full_encoding() {
 /// The estimate is trusted on a CPU only while its picks agree with it: here the kernel keeps
 /// picking task 1, which has run 10 ms more than task 2 and so is never eligible in the
 /// estimate. After the 7th such pick (eevdf_trust_max_misses is 6) the step says so and the
-/// candidates' eevdf_* features are blank.
+/// candidates' eevdf_* features are blank. The passed-over correction is off: with it, each
+/// pick of 1 moves 2 (eligible, earlier deadline) and 1 towards agreement, and the estimate
+/// keeps the CPU's trust (checked last).
 #[test]
 fn the_estimate_is_dropped_where_the_picks_disagree_with_it() {
     let mut events = vec![wake(0, 0, 1), wake(0, 0, 2), sw(0, 0, 0, "R", 1)];
@@ -289,7 +294,8 @@ fn the_estimate_is_dropped_where_the_picks_disagree_with_it() {
         t += 100_000;
         events.push(sw(t, 0, 1, "R", 2));
     }
-    let (steps, cols) = run(&events);
+    let spec = Spec { eevdf_passed_over_max: 0, ..small_spec() };
+    let (steps, cols) = run_with(spec, &events);
     assert_eq!(cols.spec.eevdf_trust_max_misses, 6);
     assert_eq!(steps.len(), 18);
     // step 2m picks 1 for the m-th time, so (i - 1) / 2 misses come before step i
@@ -311,4 +317,7 @@ fn the_estimate_is_dropped_where_the_picks_disagree_with_it() {
         assert_eq!(cols.c(last, slot, "eevdf_lag"), 0.0);
         assert_eq!(cols.c(last, slot, "eevdf_deadline"), 0.0);
     }
+    let (steps, cols) = run(&events);
+    assert!(cols.spec.eevdf_passed_over_max > 0);
+    assert!(steps.iter().all(|st| cols.s(st, "eevdf_trusted") == 1.0), "corrected: trusted");
 }

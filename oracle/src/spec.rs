@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 6;
+pub const ENCODING_VERSION: u32 = 7;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -37,6 +37,9 @@ pub struct Spec {
     pub eevdf_lag_limit_ns: i64,
     /// eevdf_lag and eevdf_deadline are clipped to this many virtual slices.
     pub eevdf_clip_slices: f64,
+    /// A pick corrects the estimate where at most this many other tasks were eligible with an
+    /// earlier deadline (0: never).
+    pub eevdf_passed_over_max: usize,
     /// The estimate is trusted on a CPU while at most `eevdf_trust_max_misses` of the last
     /// `eevdf_trust_window` (<= 32) tasks picked there were not eligible in it.
     pub eevdf_trust_window: u32,
