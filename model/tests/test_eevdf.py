@@ -9,7 +9,8 @@ from model.eevdf import Eevdf
 
 class WakeupChargeTest(unittest.TestCase):
     def test_a_wakeup_charges_the_running_task_the_kernels_cpu_time(self):
-        x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000})
+        x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
+                   "eevdf_passed_over_max": 0})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1, 5_000)
         x.wakeup(2, 0, 1000, True)
@@ -24,7 +25,8 @@ class WakeupChargeTest(unittest.TestCase):
 
 class PickCorrectionTest(unittest.TestCase):
     def test_a_picked_task_past_the_average_is_moved_to_it(self):
-        x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000})
+        x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
+                   "eevdf_passed_over_max": 0})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1)
         x.wakeup(2, 0, 0, True)
@@ -34,7 +36,6 @@ class PickCorrectionTest(unittest.TestCase):
         x.switch(0, 41_000, 1, "R", 2)      # 2 (30_000) past the average (20_500): moved
         self.assertEqual(x.ents[2].v, 20_500)
         self.assertEqual(x.view(0, 41_000).avg, 15_750)
-
 
     def test_a_pick_splits_the_error_with_the_tasks_it_passed_over(self):
         # Average (1000 + 0 + 250) / 3 = 416: 2 (v 0, deadline 750_000) is eligible with an

@@ -542,11 +542,12 @@ impl Eevdf {
     /// earlier, each moves (virtual runtime and deadline) half way to nxt's deadline and nxt
     /// moves back until it comes first; more of them, nothing moves (model/eevdf.py,
     /// `passed_over`, says why and what it measured). Each moved task's shift depends only on
-    /// its own deadline and nxt's, so the members' order does not matter.
+    /// its own deadline and nxt's, so the members' order does not matter. `switch` has just
+    /// queued nxt on `c`.
     fn passed_over(&mut self, c: u32, nxt: i32) {
         let max = self.qs.passed_over_max;
-        let Some(e) = self.ents.get(&nxt) else { return };
-        if e.rt || e.cpu != Some(c) || max == 0 {
+        let e = &self.ents[&nxt];
+        if e.rt || max == 0 {
             return;
         }
         let dl = e.dl;
