@@ -289,7 +289,9 @@ fn workload_mean(groups: &BTreeMap<String, Overall>) -> WorkloadMean {
 
 /// The human-readable summary on stderr (stdout stays JSON).
 fn print_table(report: &Report) {
-    let row = |label: &str, steps: u64, top1: f64, b: &BTreeMap<&str, Rates>| {
+    // steps: None for the workload mean, a mean of rates that no step count describes.
+    let row = |label: &str, steps: Option<u64>, top1: f64, b: &BTreeMap<&str, Rates>| {
+        let steps = steps.map(|n| n.to_string()).unwrap_or_default();
         let mut line = format!("{label:<44} {steps:>8} {:>8.1}", 100.0 * top1);
         for n in BASELINES {
             line += &format!(" {:>13.1}", 100.0 * b[n].top1);
@@ -309,20 +311,20 @@ fn print_table(report: &Report) {
         for c in &t.cpus {
             row(
                 &format!("{file} cpu {}", c.cpu),
-                c.steps,
+                Some(c.steps),
                 c.top1,
                 &c.baselines,
             );
         }
-        row(&format!("{file} (all CPUs)"), t.steps, t.top1, &t.baselines);
+        row(&format!("{file} (all CPUs)"), Some(t.steps), t.top1, &t.baselines);
     }
     for (w, o) in &report.workloads {
-        row(&format!("workload {w}"), o.steps, o.top1, &o.baselines);
+        row(&format!("workload {w}"), Some(o.steps), o.top1, &o.baselines);
     }
     let o = &report.overall;
-    row("all traces (step-weighted)", o.steps, o.top1, &o.baselines);
+    row("all traces (step-weighted)", Some(o.steps), o.top1, &o.baselines);
     let m = &report.workload_mean;
-    row("workload mean", 0, m.top1, &m.baselines);
+    row("workload mean", None, m.top1, &m.baselines);
     for (what, b) in [
         ("step-weighted", &report.best_baseline),
         ("workload mean", &report.best_baseline_workload_mean),
