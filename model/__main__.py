@@ -1,4 +1,4 @@
-"""python -m model {train,eval,export,encode} — see model/README.md."""
+"""python -m model {train,eval,export,encode,estimate,init} — see model/README.md."""
 import argparse
 import sys
 from pathlib import Path
@@ -56,6 +56,14 @@ def main(argv=None):
     n.add_argument("--trace", type=Path, required=True)
     n.add_argument("--out", type=Path, required=True)
 
+    m = sub.add_parser("estimate", help="the EEVDF estimate alone as a rule: how often its first "
+                                        "choice is the kernel's pick, per trace")
+    m.add_argument("--trace", type=Path, nargs="+", required=True,
+                   help="trace files or directories of *.parquet")
+    m.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a numeric encoding spec key for this run (repeatable)")
+    m.add_argument("--json-out", type=Path, default=None)
+
     u = sub.add_parser("init", help="write an untrained checkpoint (tests, interface work)")
     u.add_argument("--out", type=Path, required=True)
     u.add_argument("--hidden", type=int, default=64)
@@ -85,6 +93,9 @@ def run(args):
     elif args.cmd == "encode":
         from . import dump
         dump.main(args)
+    elif args.cmd == "estimate":
+        from . import estimate_check
+        estimate_check.main(args)
     elif args.cmd == "init":
         from . import train
         train.init_main(args)
