@@ -17,7 +17,7 @@ import sys
 
 from .encoding import encode_trace, load_spec
 from .errors import BadInput
-from .eval_traces import expand
+from .eval_traces import expand, trace_row
 
 
 def parse_overrides(items):
@@ -69,6 +69,7 @@ def main(args):
     spec = dict(load_spec(), **parse_overrides(args.set))
     rows = {}
     for path in expand(args.trace):
+        trace_row(path)   # a file that is not a Parquet trace: one line naming it
         rows[str(path)] = r = score_trace(path, spec)
         print(f"{path.name:<48} {r['steps']:>8} steps  first choice {r['first_pct']}%  "
               f"top-3 {r['top3_pct']}%  trusted {r['trusted_pct']}%")

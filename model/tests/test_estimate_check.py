@@ -48,6 +48,12 @@ class EstimateCheck(unittest.TestCase):
         r = model_cli("estimate", "--trace", ROOT / "no/such.parquet")
         self.assertEqual(r.returncode, 1)
         self.assertIn("no such trace file", r.stderr)
+        with tempfile.TemporaryDirectory() as d:
+            bad = Path(d) / "bad.parquet"
+            bad.write_bytes(b"PAR1 not really")
+            r = model_cli("estimate", "--trace", bad)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"{bad}: not a Parquet trace", r.stderr)
 
 
 if __name__ == "__main__":
