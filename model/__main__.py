@@ -24,6 +24,9 @@ def main(argv=None):
     t.add_argument("--focus", type=float, default=0.0,
                    help="share of the windows drawn by their steps with a real choice (two or more "
                         "runnable candidates) rather than evenly; 0: every window once per epoch")
+    t.add_argument("--untrusted", default="alternate", choices=["alternate", "copies"],
+                   help="every other training run is encoded with the EEVDF estimate never trusted: "
+                        "instead of its trusted encoding (alternate) or as well (copies)")
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("--seed", type=int, default=1)

@@ -216,8 +216,11 @@ def train_main(args, dist):
     # Every other training run is encoded with the EEVDF estimate never trusted (as on machines
     # whose task groups it cannot follow: Encoder.trusted), so the model learns both cases; the
     # manifest's order pairs the repetitions of each workload and vCPU count.
+    # --untrusted copies: those runs are also encoded trusted, so every run teaches the trusted
+    # case (the one the test runs and most machines are in) and the untrusted examples stay.
     untrusted = {f["file"] for f in split["train"][1::2]}
-    train_seqs = (encode_runs(args.dataset, [r for r in train_rows if r["file"] not in untrusted], spec)
+    trusted_rows = [r for r in train_rows if args.untrusted == "copies" or r["file"] not in untrusted]
+    train_seqs = (encode_runs(args.dataset, trusted_rows, spec)
                   + encode_runs(args.dataset, [r for r in train_rows if r["file"] in untrusted], spec,
                                 estimate=False))
     val_seqs = encode_runs(args.dataset, val_rows, spec)
@@ -237,7 +240,7 @@ def train_main(args, dist):
     args.out.mkdir(parents=True, exist_ok=True)
     info = dict(trained=True, seed=args.seed, dataset=str(args.dataset), holdout=list(holdout),
                 train_runs=[f["file"] for f in split["train"]],
-                estimate_untrusted_runs=sorted(untrusted),
+                estimate_untrusted_runs=sorted(untrusted), untrusted=args.untrusted,
                 val_runs=[f["file"] for f in split["val"]],
                 best_val_loss=best, epochs_run=len(history), hidden=args.hidden, layers=args.layers,
                 pool=args.pool, focus=args.focus, chunk=args.chunk, burn_in=args.burn_in, batch=args.batch, lr=args.lr,
