@@ -66,7 +66,8 @@ def score_trace(path, spec):
 
 
 def main(args):
-    spec = dict(load_spec(), **parse_overrides(args.set))
+    overrides = parse_overrides(args.set)
+    spec = dict(load_spec(), **overrides)
     rows = {}
     for path in expand(args.trace):
         trace_row(path)   # a file that is not a Parquet trace: one line naming it
@@ -82,7 +83,7 @@ def main(args):
           f"top-3 {overall['top3_pct']}%  trusted {overall['trusted_pct']}%")
     if args.json_out:
         args.json_out.write_text(json.dumps(
-            {"overrides": parse_overrides(args.set), "encoding_version": spec["version"],
+            {"overrides": overrides, "encoding_version": spec["version"],
              "traces": rows, "overall": dict(overall, steps=total)}, indent=1) + "\n")
     return 0
 
