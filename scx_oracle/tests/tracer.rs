@@ -387,7 +387,7 @@ fn csv_output_with_filters() {
     }
 }
 
-/// A writer slowed down on purpose (50 ms a batch, or 1 s a spool hand-over; a 2-batch queue) falls
+/// A writer slowed down on purpose (250 ms a batch, or 1 s a spool hand-over; a 2-batch queue) falls
 /// behind: the tracer keeps draining the ring (no ring drops, no stall), drops
 /// whole batches, and the file and `scx_oracle stats` say how many, when and
 /// on which CPU.
@@ -407,9 +407,10 @@ fn slow_writer_drops(convert: &str) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = scratch(&format!("tracer-slow-writer-{convert}.parquet"));
     // The spool's writer gets a hand-over at least every 200 ms (2 MiB at
-    // most), the live one a batch per 50 ms drain: 1 s and 50 ms a write put
-    // each well behind its pace, however slowly a busy host runs the storm.
-    let delay_ms = if convert == "after" { "1000" } else { "50" };
+    // most), the live one a batch per 50 ms drain: 1 s and 250 ms a write put
+    // each five times behind its pace. A 50 ms write only matched the drains,
+    // and on a fast host the queue absorbed the whole storm (0 lost in CI).
+    let delay_ms = if convert == "after" { "1000" } else { "250" };
     // Only the ping-pong's CPU is traced: on a busy host the other CPUs' events would otherwise
     // fill the queue too, and the drops would land wherever the host's own load is.
     let cpu = last_cpu();
@@ -418,7 +419,13 @@ fn slow_writer_drops(convert: &str) {
                 "--cpus", &only];
     let tracer = start_tracer(&out, &slow);
     let t0 = Instant::now();
-    ping_pong(cpu, 20 * N, ("otslowping", "otslowpong"));
+    // The queue (2 batches plus the one being written) fills within about a
+    // second of steady events; a fast host finishes a fixed ping-pong sooner,
+    // so the storm goes on until STORM has passed, however fast it runs.
+    const STORM: Duration = Duration::from_millis(2500);
+    while t0.elapsed() < STORM {
+        ping_pong(cpu, 2 * N, ("otslowping", "otslowpong"));
+    }
     std::thread::sleep(Duration::from_millis(300));
     let traced_ms = t0.elapsed().as_millis() as u64 + 100;
     let stdout = stop_tracer(tracer);
