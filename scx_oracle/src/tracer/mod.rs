@@ -28,6 +28,8 @@ mod meta;
 mod priority;
 mod progress;
 mod record;
+#[cfg(test)]
+mod scratch;
 mod skel;
 mod source;
 mod spool;
