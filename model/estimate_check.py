@@ -61,8 +61,14 @@ def score_trace(path, spec):
                 r = round(rank * (k - 1))
                 first += rank < 1.0 and r == 0
                 top3 += rank < 1.0 and r <= 2
+    return with_percentages({"steps": n, "first": int(first), "top3": int(top3), "trusted": int(trusted)})
+
+
+def with_percentages(counts):
+    """`counts` plus first_pct, top3_pct, trusted_pct (None when there are no steps)."""
+    n = counts["steps"]
     pct = lambda x: round(100 * x / n, 2) if n else None
-    return {"steps": n, "first_pct": pct(first), "top3_pct": pct(top3), "trusted_pct": pct(trusted)}
+    return dict(counts, **{f"{key}_pct": pct(counts[key]) for key in ("first", "top3", "trusted")})
 
 
 def main(args):
@@ -77,14 +83,14 @@ def main(args):
     total = sum(r["steps"] for r in rows.values())
     if total == 0:
         raise BadInput("no steps where the kernel picked a task: nothing to score")
-    overall = {key: round(sum(r[key] * r["steps"] for r in rows.values() if r["steps"]) / total, 2)
-               for key in ("first_pct", "top3_pct", "trusted_pct")}
+    # From the summed counts, not the rounded per-trace percentages.
+    overall = with_percentages({key: sum(r[key] for r in rows.values()) for key in ("steps", "first", "top3", "trusted")})
     print(f"{'all (step-weighted)':<48} {total:>8} steps  first choice {overall['first_pct']}%  "
           f"top-3 {overall['top3_pct']}%  trusted {overall['trusted_pct']}%")
     if args.json_out:
         args.json_out.write_text(json.dumps(
             {"overrides": overrides, "encoding_version": spec["version"],
-             "traces": rows, "overall": dict(overall, steps=total)}, indent=1) + "\n")
+             "traces": rows, "overall": overall}, indent=1) + "\n")
     return 0
 
 

@@ -36,6 +36,18 @@ class EstimateCheck(unittest.TestCase):
             row = json.loads(out.read_text())["traces"][str(TRACE)]
             self.assertEqual((row["first_pct"], row["trusted_pct"]), (0.0, 0.0))
 
+    def test_the_overall_line_comes_from_counts_not_rounded_percentages(self):
+        other = ROOT / "data/small/traces/stress_cpu-4cpu-rep1.parquet"
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "e.json"
+            r = model_cli("estimate", "--trace", TRACE, other, "--json-out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            res = json.loads(out.read_text())
+        rows, overall = res["traces"].values(), res["overall"]
+        for key in ("steps", "first", "top3", "trusted"):
+            self.assertEqual(overall[key], sum(row[key] for row in rows), key)
+        self.assertEqual(overall["first_pct"], round(100 * overall["first"] / overall["steps"], 2))
+
     def test_bad_overrides_and_paths_get_one_line(self):
         for args, words in [(["--set", "no_such_key=1"], "not a key of the encoding spec"),
                             (["--set", "eevdf_passed_over_max=three"], "not a int"),
