@@ -37,6 +37,11 @@ class BootProblemTest(unittest.TestCase):
 
     def test_each_failure_is_named(self):
         self.assertIn("ejected", ab.boot_problem(boot_doc("fifo", ejected=True, exit_reason="stall")))
+        # The kernel's message names the task that stalled: the line says it.
+        stalled = boot_doc("fifo", ejected=True, exit_reason="runnable task stall",
+                           exit_message="stress-ng-cpu[412] failed to run for 5.52s")
+        self.assertEqual(ab.boot_problem(stalled),
+                         "scheduler ejected: runnable task stall (stress-ng-cpu[412] failed to run for 5.52s)")
         self.assertIn("never enabled", ab.boot_problem(boot_doc("fifo", state_while_running="disabled")))
         self.assertIn("workload failed", ab.boot_problem(boot_doc("eevdf", workload_exit_code=1)))
         self.assertEqual(ab.boot_problem(boot_doc("eevdf", timed_out=True)), "timed out")

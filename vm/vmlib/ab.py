@@ -42,7 +42,8 @@ def boot_problem(doc):
     if doc.get("timed_out") or doc.get("scenario_timed_out"):
         return "timed out"
     if doc.get("ejected"):
-        return f"scheduler ejected: {doc.get('exit_reason')}"
+        detail = f" ({doc['exit_message']})" if doc.get("exit_message") else ""
+        return f"scheduler ejected: {doc.get('exit_reason')}{detail}"
     config = (doc.get("facts") or {}).get("ab_config")
     if config != "eevdf" and doc.get("state_while_running") != "enabled":
         return f"scheduler never enabled (state {doc.get('state_while_running')})"

@@ -173,6 +173,8 @@ def build(base, res_dir, facts_ok, console_text, wanted_agent):
     else:
         out["ejected"] = False if not wanted_agent else None
     out["exit_reason"] = (agent or {}).get("exit_reason") or (disable[1] if disable else None)
+    # The kernel's detail: for a stall, which task failed to run and for how long.
+    out["exit_message"] = (agent or {}).get("exit_message") or None
     out["dmesg_errors"] = dmesg.errors(log_text)
     out["sched_ext_log"] = dmesg.sched_ext_lines(log_text)
     panic = next((l.strip() for l in console_text.splitlines() if "Kernel panic" in l), None)
