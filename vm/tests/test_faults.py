@@ -87,7 +87,7 @@ def passing_run():
 
 class FaultsReportTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
+        self.tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
         # A host without sched_ext, and an agent that refuses the way the real one does.
         self.addCleanup(setattr, faults, "SCHED_EXT_DIR", faults.SCHED_EXT_DIR)
         faults.SCHED_EXT_DIR = self.tmp / "no-sched_ext"

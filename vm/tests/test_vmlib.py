@@ -28,7 +28,7 @@ def channel_text(files, noise="console noise\n"):
 
 class ChannelTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
+        self.tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
 
     def test_roundtrip_and_json(self):
         agent = {"ops": "oracle_x", "ejected": False, "exit_reason": "unregistered",
@@ -191,7 +191,7 @@ class CpioTest(unittest.TestCase):
 
 class KernelTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp())
+        self.tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
 
     def test_config_without_sched_ext_names_file(self):
         cfg = self.tmp / "config"
