@@ -37,9 +37,10 @@ def write_trace(path, events):
     pq.write_table(table.replace_schema_metadata({"schema_version": "1"}), path)
 
 
-def write_dataset(root, patterns, reps=4, repeats=200, cpus=2):
+def write_dataset(root, patterns, reps=4, repeats=200, cpus=2, longer_per_rep=17):
     """A tiny dataset directory (manifest.json + traces/): one workload per `patterns` entry
-    (name -> task letters), `reps` repetitions, each on `cpus` CPUs with its own pids."""
+    (name -> task letters), `reps` repetitions, each on `cpus` CPUs with its own pids; each
+    repetition `longer_per_rep` periods longer than the one before (0: all the same length)."""
     import hashlib
     import json
     from pathlib import Path
@@ -51,7 +52,7 @@ def write_dataset(root, patterns, reps=4, repeats=200, cpus=2):
             events = []
             for cpu in range(cpus):
                 first = 1000 * (1 + w) + 100 * rep + 10 * cpu * len(pattern)
-                events += periodic_events(pattern, repeats + 17 * rep, cpu=cpu, first_pid=first)
+                events += periodic_events(pattern, repeats + longer_per_rep * rep, cpu=cpu, first_pid=first)
             events.sort(key=lambda e: e["ts_ns"])
             rel = f"traces/{name}-rep{rep}.parquet"
             write_trace(root / rel, events)
@@ -59,3 +60,19 @@ def write_dataset(root, patterns, reps=4, repeats=200, cpus=2):
                               sha256=hashlib.sha256((root / rel).read_bytes()).hexdigest()))
     (root / "manifest.json").write_text(json.dumps({"files": files}, indent=1))
     return root
+
+
+def train_cli(dataset, out, args, launcher=(), env=None):
+    """`python [launcher] -m model train --dataset D --out O args...` (launcher: e.g. torchrun's
+    module and its flags) -> (train.json, stdout); a failure raises with both outputs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, *launcher, "-m", "model", "train", "--dataset", dataset, "--out", out, *args]
+    r = subprocess.run([str(c) for c in cmd], cwd=root, capture_output=True, text=True,
+                       timeout=300, env=env)
+    if r.returncode:
+        raise AssertionError(f"{' '.join(map(str, cmd))} failed:\n{r.stdout}\n{r.stderr}")
+    return json.loads((Path(out) / "train.json").read_text()), r.stdout

@@ -1,16 +1,12 @@
 """`torchrun --nproc_per_node 2 -m model train` (DDP, gloo on CPU, each process on its shard of
 the runs) reaches the validation metrics of the one-process run with the same seed, within the
 tolerance model/README.md states: top-1 within 1 point, loss within 0.02 nats on this data."""
-import json
-import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-from model.tests.synthetic import write_dataset
+from model.tests.synthetic import train_cli, write_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
 TOP1_POINTS = 1.0
 LOSS_NATS = 0.02
 ARGS = ["--holdout-workloads", "", "--epochs", "3", "--hidden", "16", "--batch", "8",
@@ -18,16 +14,10 @@ ARGS = ["--holdout-workloads", "", "--epochs", "3", "--hidden", "16", "--batch",
 
 
 def train(dataset, out, processes):
-    cmd = [sys.executable, "-m", "model", "train", "--dataset", dataset, "--out", out, *ARGS]
+    launcher = ()
     if processes > 1:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={processes}", "-m", "model", "train", "--dataset", dataset,
-               "--out", out, *ARGS]
-    r = subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
-    if r.returncode:
-        raise AssertionError(f"{' '.join(map(str, cmd))} failed:\n{r.stdout}\n{r.stderr}")
-    return json.loads((Path(out) / "train.json").read_text()), r.stdout
+        launcher = ("-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}")
+    return train_cli(dataset, out, ARGS, launcher, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
 
 
 class Distributed(unittest.TestCase):
