@@ -160,6 +160,9 @@ static __always_inline void flush(struct ot_stage *st)
 
 	if (len > OT_STAGE_BYTES)	/* never: a bound for the verifier */
 		len = OT_STAGE_BYTES;
+	/* The bounded value itself must reach the call: without this, clang may pass a
+	 * copy taken before the check, which 6.1's verifier sees as unbounded. */
+	barrier_var(len);
 	if (len && (!ring || bpf_ringbuf_output(ring, st->data, len, BPF_RB_NO_WAKEUP)))
 		count_lost(st->events);
 	st->len = 0;

@@ -213,6 +213,19 @@ class KernelTest(unittest.TestCase):
         info = kernel.user_kernel(img)
         self.assertTrue(info["sched_ext"] and info["btf"])
 
+    def test_stock_pick_newest_of_its_series_only(self):
+        names = ["linux-image-6.1.0-9-cloud-amd64", "linux-image-6.1.0-50-cloud-amd64",
+                 "linux-image-6.1.0-50-cloud-amd64-unsigned", "linux-image-6.1.0-47-cloud-amd64-dbg",
+                 "linux-image-6.12.57+deb13-cloud-amd64", "linux-image-6.12.117+deb12-cloud-amd64",
+                 "linux-image-6.12.117+deb12-cloud-amd64-unsigned", "linux-image-cloud-amd64"]
+        self.assertEqual(kernel.stock_pick(names, "6.1"), "6.1.0-50-cloud-amd64")
+        self.assertEqual(kernel.stock_pick(names, "6.12"), "6.12.117+deb12-cloud-amd64")
+        self.assertIsNone(kernel.stock_pick(names, "6.2"))
+
+    def test_debian_series_must_be_a_series(self):
+        with self.assertRaisesRegex(HarnessError, "debian:6.1"):
+            kernel.resolve("debian:latest")
+
 
 class ScenarioTest(unittest.TestCase):
     def test_catalogue(self):

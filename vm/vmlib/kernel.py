@@ -1,6 +1,7 @@
-"""Find the guest kernel: a user's bzImage, or Debian's 7.3 cloud kernel fetched into the cache.
+"""Find the guest kernel: a user's bzImage, Debian's 7.3 cloud kernel fetched into the cache, or
+(`debian:SERIES`) a stock Debian cloud kernel without sched_ext, for what must run on any kernel.
 
-The Debian kernel is only downloaded and unpacked (apt-get download + dpkg-deb -x), never installed.
+Debian kernels are only downloaded and unpacked (apt-get download + dpkg-deb -x), never installed.
 """
 import json
 import os
@@ -16,6 +17,11 @@ from .paths import KERNEL_CACHE, HarnessError
 # linux-binary-* holds vmlinuz; linux-base-* holds its config (they share a version).
 SEARCH_RE = r"linux-binary-7\.3.*-cloud-amd64"
 NAME_RE = re.compile(r"^linux-binary-(7\.3\.[0-9.]+\+deb13-cloud-amd64)$")
+
+
+# Stock cloud kernels, one package each (vmlinuz and config under boot/): Debian 12's
+# linux-image-6.1.0-50-cloud-amd64, its backports' and Debian 13's linux-image-6.12.117+deb12-...
+STOCK_RE = re.compile(r"^linux-image-((\d+\.\d+)[.][0-9.]+(?:-\d+)?(?:\+deb\d+)?-cloud-amd64)$")
 
 
 def log(msg):
@@ -124,10 +130,15 @@ def _download(pkg, dest):
 
 def _fetch(flavour, dest):
     """Download and unpack kernel + config for flavour into dest (atomically)."""
+    _unpack((f"linux-binary-{flavour}", f"linux-base-{flavour}"), dest)
+
+
+def _unpack(pkgs, dest):
+    """Download the packages and unpack them together into dest (atomically)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
         tree = Path(tmp) / "tree"
-        for pkg in (f"linux-binary-{flavour}", f"linux-base-{flavour}"):
+        for pkg in pkgs:
             log(f"downloading {pkg}")
             deb = _download(pkg, tmp)
             subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
@@ -171,7 +182,58 @@ def debian_kernel():
     return {"kernel": str(img), "source": "debian", "flavour": flavour, **info}
 
 
+def stock_pick(names, series):
+    """The newest stock cloud flavour of `series` ("6.1") among apt package names, or None:
+    by every number before the Debian suffix, so 6.1.0-50 sorts above 6.1.0-47 and
+    6.12.117 above 6.12.57; 6.1 does not match 6.12."""
+    def key(flavour):
+        return tuple(int(x) for x in re.findall(r"\d+", flavour.split("+")[0].removesuffix("-cloud-amd64")))
+    found = [m.group(1) for m in map(STOCK_RE.match, names) if m and m.group(2) == series]
+    return max(found, key=key) if found else None
+
+
+def stock_kernel(series):
+    """`debian:SERIES`: Debian's newest stock cloud kernel of that series (e.g. 6.1: Debian 12's
+    CFS kernel, no bpf_rdonly_cast; 6.12: EEVDF), cached like the 7.3 one. It need not have
+    sched_ext: scenarios that only trace (collect under the fair class) run on it."""
+    if not re.fullmatch(r"\d+\.\d+", series):
+        raise HarnessError(f"debian:{series}: want a kernel series such as debian:6.1 or debian:6.12")
+    state = KERNEL_CACHE / f"stock-{series}.json"
+    try:
+        out = subprocess.run(["apt-cache", "search", "--names-only",
+                              rf"^linux-image-{re.escape(series)}\..*-cloud-amd64$"],
+                             capture_output=True, text=True, check=True).stdout
+        flavour = stock_pick([line.split(" - ")[0].strip() for line in out.splitlines()], series)
+    except (OSError, subprocess.CalledProcessError) as e:
+        log(f"apt-cache search failed ({e}); falling back to the cache")
+        flavour = None
+    if flavour is None:
+        if not state.is_file():
+            raise HarnessError(f"no linux-image-{series}.*-cloud-amd64 package known to apt and none "
+                               "cached (Debian 12 has 6.1; 6.12 comes from bookworm-backports)")
+        flavour = json.loads(state.read_text())["flavour"]
+        log(f"using cached {flavour}")
+    tree = KERNEL_CACHE / f"stock-{flavour}"
+    try:
+        img, cfg = _locate(tree, flavour)
+    except HarnessError:
+        _unpack((f"linux-image-{flavour}",), tree)
+        img, cfg = _locate(tree, flavour)
+    check_bzimage(img)
+    opts = read_config(cfg) if cfg.is_file() else {}
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"flavour": flavour}) + "\n")
+    return {"kernel": str(img), "source": "debian", "flavour": flavour,
+            "config": str(cfg) if cfg.is_file() else None,
+            "sched_ext": opts.get("CONFIG_SCHED_CLASS_EXT") == "y",
+            "btf": opts.get("CONFIG_DEBUG_INFO_BTF") == "y",
+            "rd_zstd": opts.get("CONFIG_RD_ZSTD") == "y"}
+
+
 def resolve(path=None):
-    """The kernel to boot: --kernel PATH, else $SCX_ORACLE_KERNEL, else the Debian package."""
+    """The kernel to boot: --kernel PATH or debian:SERIES, else $SCX_ORACLE_KERNEL, else the
+    Debian 7.3 package."""
     path = path or os.environ.get("SCX_ORACLE_KERNEL")
+    if path and path.startswith("debian:"):
+        return stock_kernel(path[len("debian:"):])
     return user_kernel(path) if path else debian_kernel()
