@@ -1,7 +1,7 @@
 //! Boots the VM, runs the agent with the FIFO policy under a short workload, and reads its
 //! metrics three ways: the --stats lines, `run --monitor` from a second process, the summary.
 use serde_json::Value;
-use tests::{assert_clean_run, metric_lines, metric_names, run_scenario, u64_field};
+use tests::{assert_clean_run, metric_lines, metric_names, run_scenario, run_scenario_as, u64_field};
 
 #[test]
 fn smoke_enables_and_decides_in_userspace() {
@@ -32,4 +32,15 @@ fn monitor_matches_stats_line_and_summary(v: &Value) {
     let decided: Vec<u64> = monitor.iter().map(|l| u64_field(l, "userspace_decisions")).collect();
     assert!(decided.windows(2).all(|w| w[0] <= w[1]) && decided.first() < decided.last(), "{decided:?}");
     assert!(*decided.last().unwrap() <= u64_field(v, "userspace_decisions"), "{decided:?}");
+}
+
+/// The scheduler on the oldest sched_ext kernel Debian ships (6.16, trixie-backports), not only
+/// on the VM's 7.3: built against 7.3's headers, it must load and decide where kfuncs and ops
+/// fields are older.
+#[test]
+fn smoke_on_debian_6_16() {
+    let v = run_scenario_as("smoke-6.16", "smoke", &["--kernel", "debian:6.16"]);
+    assert!(v["kernel_release"].as_str().unwrap_or_default().starts_with("6.16."), "{}", v["kernel_release"]);
+    assert_clean_run(&v, 1000);
+    assert_eq!(v["workload_exit_code"].as_i64(), Some(0), "workload failed");
 }

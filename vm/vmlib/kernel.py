@@ -194,8 +194,9 @@ def stock_pick(names, series):
 
 def stock_kernel(series):
     """`debian:SERIES`: Debian's newest stock cloud kernel of that series (e.g. 6.1: Debian 12's
-    CFS kernel, no bpf_rdonly_cast; 6.12: EEVDF), cached like the 7.3 one. It need not have
-    sched_ext: scenarios that only trace (collect under the fair class) run on it."""
+    CFS kernel, no bpf_rdonly_cast; 6.12: EEVDF; 6.16 and later: sched_ext too), cached like
+    the 7.3 one. It need not have sched_ext (reported as "sched_ext"): scenarios that only
+    trace (collect under the fair class, shadow) run on any of them."""
     if not re.fullmatch(r"\d+\.\d+", series):
         raise HarnessError(f"debian:{series}: want a kernel series such as debian:6.1 or debian:6.12")
     state = KERNEL_CACHE / f"stock-{series}.json"
@@ -217,17 +218,29 @@ def stock_kernel(series):
     try:
         img, cfg = _locate(tree, flavour)
     except HarnessError:
-        _unpack((f"linux-image-{flavour}",), tree)
-        img, cfg = _locate(tree, flavour)
+        # Up to 6.19 one package holds vmlinuz and config; from 7.0 linux-image only depends
+        # on linux-binary (vmlinuz) and linux-base (config), as for 7.3, and apt may no
+        # longer list an old linux-base (then the config is unknown).
+        for pkgs in ((f"linux-image-{flavour}",), (f"linux-binary-{flavour}", f"linux-base-{flavour}"),
+                     (f"linux-binary-{flavour}",)):
+            try:
+                _unpack(pkgs, tree)
+                img, cfg = _locate(tree, flavour)
+                break
+            except HarnessError as e:
+                err = e
+        else:
+            raise err
     check_bzimage(img)
     opts = read_config(cfg) if cfg.is_file() else {}
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({"flavour": flavour}) + "\n")
+    def has(option):   # None: no config came with it
+        return opts.get(option) == "y" if opts else None
     return {"kernel": str(img), "source": "debian", "flavour": flavour,
             "config": str(cfg) if cfg.is_file() else None,
-            "sched_ext": opts.get("CONFIG_SCHED_CLASS_EXT") == "y",
-            "btf": opts.get("CONFIG_DEBUG_INFO_BTF") == "y",
-            "rd_zstd": opts.get("CONFIG_RD_ZSTD") == "y"}
+            "sched_ext": has("CONFIG_SCHED_CLASS_EXT"), "btf": has("CONFIG_DEBUG_INFO_BTF"),
+            "rd_zstd": bool(has("CONFIG_RD_ZSTD"))}
 
 
 def resolve(path=None):
