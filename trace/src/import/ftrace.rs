@@ -1,6 +1,7 @@
 //! tracefs `trace` / `trace_pipe` text and `trace-cmd report` output:
 //! `task-pid (tgid)? [CPU] flags? secs.frac: event: payload`, plus header comments,
-//! `##### CPU N buffer started ####` and `CPU:N [LOST n EVENTS]` lines.
+//! `##### CPU N buffer started ####` and `CPU:N [LOST n EVENTS]` lines; also the latency
+//! format (`options/latency-format`, `trace-cmd report -l`) and `trace-cmd report --ts-diff`.
 //!
 //! A `trace` file read after its ring filled up (tracefs overwrites the oldest events by
 //! default) lost its start: the header's `entries-in-buffer/entries-written: A/B` says how
@@ -71,7 +72,7 @@ impl LineParser for Ftrace {
             }
             return Outcome::Ignored("comment");
         }
-        let Some(h) = header::split(line) else {
+        let Some(h) = header::split(line).or_else(|| header::split_latency(line)) else {
             if let Some(n) = lost_count(t) {
                 return Outcome::Lost(n);
             }

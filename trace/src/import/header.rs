@@ -1,6 +1,9 @@
 //! The common line prefix of perf script and ftrace text:
 //! `<who> [CPU] <flags>? <secs.frac>: <event>: <payload>`.
 //! `<who>` is `comm tid` / `comm pid/tid` (perf) or `task-pid` / `task-pid (tgid)` (ftrace).
+//! ftrace's latency format (tracefs `options/latency-format`, `trace-cmd report -l`) glues the
+//! CPU to the flags and has no brackets: `<task-pid> <CPU><flags> <secs.frac | N us[mark]>:`
+//! (see [`split_latency`]).
 
 use super::fields::parse_ts;
 
@@ -67,15 +70,94 @@ fn try_at(line: &[u8], open: usize) -> Option<Header<'_>> {
         }
         i = skip_ws(line, end);
     }
-    let ts_ns = ts?;
-    // Event token; perf may put a numeric period before it.
+    event_part(line, &line[..open], cpu, ts?, i)
+}
+
+/// A latency-format line: `task-pid  1dN.4. 61573.297228: event: payload` (`trace-cmd report
+/// -l`) or `task-pid  0d..2. 16549us#: event: payload` (tracefs `options/latency-format`:
+/// microseconds since the trace began, then a delay mark). The comm is cut to 8 bytes there;
+/// the event payloads name tasks in full.
+pub fn split_latency(line: &[u8]) -> Option<Header<'_>> {
+    let mut i = 0;
+    loop {
+        let start = skip_ws(line, i);
+        let end = token_end(line, start);
+        if start == end {
+            return None;
+        }
+        if let Some(cpu) = cpu_and_flags(&line[start..end]) {
+            let ts_start = skip_ws(line, end);
+            let mut ts_end = token_end(line, ts_start);
+            let mut tok = &line[ts_start..ts_end];
+            if let Some(t) = tok.strip_suffix(b":") {
+                tok = t;
+            } else if line.get(skip_ws(line, ts_end)) == Some(&b':') {
+                ts_end = skip_ws(line, ts_end) + 1; // no delay mark: `7us : event:`
+            } else {
+                tok = b"";
+            }
+            if let Some(ts_ns) = parse_ts(tok).or_else(|| latency_us(tok)) {
+                return event_part(line, &line[..start], cpu, ts_ns, ts_end);
+            }
+        }
+        i = end;
+    }
+}
+
+/// `1dN.4.` -> 1: CPU digits, then 4-5 flag characters (irqs-off, need-resched, hard/softirq,
+/// preempt depth, and on newer kernels migrate-disable).
+fn cpu_and_flags(tok: &[u8]) -> Option<u32> {
+    let digits = tok.iter().take_while(|c| c.is_ascii_digit()).count();
+    let flags = &tok[digits..];
+    if digits == 0 || digits > 6 || !(4..=5).contains(&flags.len()) {
+        return None;
+    }
+    if !flags[0].is_ascii_alphabetic() && flags[0] != b'.' {
+        return None;
+    }
+    if !flags
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+    {
+        return None;
+    }
+    std::str::from_utf8(&tok[..digits]).ok()?.parse().ok()
+}
+
+/// `16549us#` / `12us` -> ns: tracefs latency-format time, microseconds then an optional mark.
+fn latency_us(tok: &[u8]) -> Option<u64> {
+    let digits = tok.iter().take_while(|c| c.is_ascii_digit()).count();
+    let rest = tok[digits..].strip_prefix(b"us")?;
+    if digits == 0
+        || digits > 15
+        || rest.len() > 1
+        || rest.first().is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    std::str::from_utf8(&tok[..digits])
+        .ok()?
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1000)
+}
+
+/// The rest of a line from just after its timestamp: the event name and its payload.
+fn event_part<'a>(
+    line: &'a [u8],
+    who: &'a [u8],
+    cpu: u32,
+    ts_ns: u64,
+    i: usize,
+) -> Option<Header<'a>> {
+    // Event token; perf may put a numeric period before it, trace-cmd --ts-diff a `(+N)`.
     let mut j = skip_ws(line, i);
     loop {
         let end = token_end(line, j);
         let tok = &line[j..end];
         if tok.is_empty() {
             return Some(Header {
-                who: &line[..open],
+                who,
                 cpu,
                 ts_ns,
                 event: b"",
@@ -89,20 +171,21 @@ fn try_at(line: &[u8], open: usize) -> Option<Header<'_>> {
                 .map_or(name, |p| &name[p + 1..]);
             let payload = &line[skip_ws(line, end)..];
             return Some(Header {
-                who: &line[..open],
+                who,
                 cpu,
                 ts_ns,
                 event: short,
                 payload,
             });
         }
-        if tok.iter().all(u8::is_ascii_digit) {
+        let ts_diff = tok.len() > 3 && tok.starts_with(b"(+") && tok.ends_with(b")");
+        if tok.iter().all(u8::is_ascii_digit) || ts_diff {
             j = skip_ws(line, end);
             continue;
         }
         // Not a tracepoint line (e.g. function tracer `do_sys_open <-sys_open`).
         return Some(Header {
-            who: &line[..open],
+            who,
             cpu,
             ts_ns,
             event: tok,
@@ -139,7 +222,43 @@ mod tests {
         assert_eq!(h.event, b"sched_wakeup");
         let h = split(b"perf 1 [001] 1.5: 1 sched:sched_wakeup: a").unwrap();
         assert_eq!(h.event, b"sched_wakeup");
+        // trace-cmd report --ts-diff: the time since the CPU's last event, after the timestamp.
+        let h = split(b"  hackbench-5681  [001] 61573.297237: (+9)     sched_switch: a").unwrap();
+        assert_eq!(
+            (h.ts_ns, h.event),
+            (61_573_297_237_000, &b"sched_switch"[..])
+        );
         assert!(split(b"# tracer: nop").is_none());
         assert!(split(b"CPU:3 [LOST 12 EVENTS]").is_none());
+    }
+
+    #[test]
+    fn latency_format() {
+        // trace-cmd report -l: absolute seconds.
+        let h = split_latency(
+            b"hackbenc-5681    1dN.4. 61573.297228: sched_wakeup:  migration/1:21 [0] CPU:001",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.cpu, h.ts_ns, h.event),
+            (1, 61_573_297_228_000, &b"sched_wakeup"[..])
+        );
+        assert_eq!(h.who, b"hackbenc-5681    ");
+        assert_eq!(h.payload, b"migration/1:21 [0] CPU:001");
+        // tracefs options/latency-format: microseconds since the start, then a delay mark.
+        let h = split_latency(b"    bash-32388     0d..2. 16549us#: sched_switch: prev_comm=bash")
+            .unwrap();
+        assert_eq!(
+            (h.cpu, h.ts_ns, h.event),
+            (0, 16_549_000, &b"sched_switch"[..])
+        );
+        let h = split_latency(b" <idle>-0      12d.h1. 7us : sched_wakeup: comm=x").unwrap();
+        assert_eq!((h.cpu, h.ts_ns), (12, 7_000));
+        let h = split_latency(b"Web Cont-77    3.... 12us+: sched_waking: comm=y").unwrap();
+        assert_eq!((h.cpu, h.who), (3, &b"Web Cont-77    "[..]));
+        // Not latency format: no CPU+flags token, or no time after it.
+        assert!(split_latency(b"# tracer: nop").is_none());
+        assert!(split_latency(b"bash-1 0d..2. later: sched_switch: a").is_none());
+        assert!(split_latency(b"cpus=4").is_none());
     }
 }

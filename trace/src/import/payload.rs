@@ -59,10 +59,36 @@ fn task(c: &[u8], pid: &[u8], prio: Option<&[u8]>, ctx: &mut Ctx) -> Option<Task
 fn state(s: &[u8]) -> Option<ShortStr> {
     let s = trim(s);
     let s = trim(s.strip_suffix(b"==>").unwrap_or(s));
+    if !s.is_empty() && s.iter().all(u8::is_ascii_digit) {
+        return numeric_state(std::str::from_utf8(s).ok()?.parse().ok()?);
+    }
     if s.is_empty() || s.len() > ShortStr::CAP {
         return None;
     }
     Some(ShortStr::from_bytes(s))
+}
+
+/// prev_state as the kernel's number (`trace-cmd report -R`, tracefs `options/raw`: 0, 1, 256)
+/// -> the letters sched_switch's own format prints: the TASK_REPORT bits S D T t X Z P I joined
+/// by `|`, `R` when none is set, `+` when TASK_REPORT_MAX (0x100, preempted) is.
+fn numeric_state(n: u64) -> Option<ShortStr> {
+    const BITS: [u8; 8] = *b"SDTtXZPI";
+    let mut out = Vec::new();
+    for (i, &c) in BITS.iter().enumerate() {
+        if n & (1 << i) != 0 {
+            if !out.is_empty() {
+                out.push(b'|');
+            }
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push(b'R');
+    }
+    if n & 0x100 != 0 {
+        out.push(b'+');
+    }
+    (n < 0x200 && out.len() <= ShortStr::CAP).then(|| ShortStr::from_bytes(&out))
 }
 
 fn switch(p: &[u8], ctx: &mut Ctx) -> Option<Parsed> {
@@ -265,6 +291,12 @@ mod tests {
             (ShortStr::from("Web Content"), Some(1234), Some(120))
         );
         assert_eq!(s.unwrap(), "R+");
+        // trace-cmd report -R / options/raw: the state as the kernel's number, no `==>`.
+        for (raw, want) in [("0", "R"), ("256", "R+"), ("1", "S"), ("2", "D"), ("130", "D|I"), ("16", "X")] {
+            let line = format!("prev_comm=bash prev_pid=5681 prev_prio=120 prev_state={raw} next_comm=x next_pid=21 next_prio=0");
+            let (p, s, n) = sw(line.as_bytes());
+            assert_eq!((p.pid, s.unwrap(), n.pid), (Some(5681), ShortStr::from(want), Some(21)), "{raw}");
+        }
         assert_eq!(
             (n.comm.unwrap(), n.pid, n.prio),
             (ShortStr::from("kworker/1:1"), Some(40), Some(100))
