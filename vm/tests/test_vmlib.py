@@ -136,9 +136,19 @@ class CodePatchRetryTest(unittest.TestCase):
         self.assertFalse(results.died_on_a_code_patch({"kernel_panic": False}, self.OOPS))
 
 
-    def test_vm_run_boots_once_more_and_keeps_the_first_console(self):
-        """scripts/vm-run itself, QEMU faked: the first boot dies on the int3, the second sends
-        its results; the JSON is the second boot's and names the first console."""
+    def test_results_lost_on_the_wire_only_after_the_guest_sent_them(self):
+        sent = "scx-init: done uptime=29.12, results sent; powering off\n"
+        cut = {"error": "results from the guest are truncated (no end marker on ttyS1)",
+               "results_received": False}
+        self.assertTrue(results.lost_on_the_wire(cut, sent))
+        self.assertFalse(results.lost_on_the_wire(cut, "scx-init: running /scenarios/smoke.sh\n"),
+                         "the guest never said it sent them: whatever stopped it is ours to see")
+        self.assertFalse(results.lost_on_the_wire(dict(cut, error="guest sent no results"), sent))
+        self.assertFalse(results.lost_on_the_wire({"error": None, "results_received": True}, sent))
+
+    def _vm_run_twice(self, first_console, first_channel=None):
+        """scripts/vm-run itself, QEMU faked: the first boot ends with `first_console` (and
+        `first_channel` on ttyS1), the second sends its results. -> (exit code, JSON, out dir)."""
         import importlib.machinery
         import importlib.util
         from unittest import mock
@@ -148,14 +158,15 @@ class CodePatchRetryTest(unittest.TestCase):
         vm_run = importlib.util.module_from_spec(importlib.util.spec_from_loader("vm_run", loader))
         loader.exec_module(vm_run)
         tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
-        consoles = [self.OOPS + "\n", "scx-init: start\n" + channel_text({"facts/ok": b"yes"})]
+        good = "scx-init: start\n" + channel_text({"facts/ok": b"yes"})
+        boots = [(first_console, first_channel), (good, good)]
 
         def fake_run(cmd, console_log, timeout_s, verbose):
-            text = consoles.pop(0)
+            text, channel_text_ = boots.pop(0)
             Path(console_log).write_text(text)
             channel = Path(cmd[-1])   # the fake command's last word: the channel file
-            if "scx-init" in text:
-                channel.write_text(text)
+            if channel_text_ is not None:
+                channel.write_text(channel_text_)
             return {"qemu_exit_code": 0, "timed_out": False, "wall_s": 1.0, "console": text,
                     "boot_s": 0.5 if "scx-init" in text else None}
 
@@ -165,13 +176,27 @@ class CodePatchRetryTest(unittest.TestCase):
                 mock.patch.object(qemu, "command", side_effect=lambda *a, **k: ["qemu", str(a[5])]), \
                 mock.patch.object(qemu, "run", side_effect=fake_run):
             rc = vm_run.main(["smoke", "--out", str(tmp)])
+        self.assertEqual(boots, [], "booted twice")
+        return rc, json.loads((tmp / "smoke.json").read_text()), tmp
+
+    def test_vm_run_boots_once_more_and_keeps_the_first_console(self):
+        """The first boot dies on the int3, the second sends its results; the JSON is the
+        second boot's and names the first console."""
+        rc, doc, tmp = self._vm_run_twice(self.OOPS + "\n")
         self.assertEqual(rc, 0)
-        self.assertEqual(consoles, [], "booted twice")
-        doc = json.loads((tmp / "smoke.json").read_text())
         self.assertTrue(doc["results_received"])
         self.assertFalse(doc["kernel_panic"])
         self.assertEqual(doc["retried_after"]["first_console_log"], str(tmp / "smoke.console.first.log"))
         self.assertIn("Oops: int3", (tmp / "smoke.console.first.log").read_text())
+
+    def test_vm_run_boots_once_more_when_the_results_lost_their_end(self):
+        whole = channel_text({"facts/ok": b"yes", "agent.log": bytes(range(256)) * 40})
+        cut = whole[:whole.index(results.END) - 200]
+        rc, doc, _ = self._vm_run_twice(
+            "scx-init: start\nscx-init: done uptime=29.12, results sent; powering off\n", cut)
+        self.assertEqual(rc, 0)
+        self.assertTrue(doc["results_received"])
+        self.assertEqual(doc["retried_after"]["reason"], "results truncated on ttyS1 after the guest sent them")
 
 
 class CpioTest(unittest.TestCase):
