@@ -10,6 +10,8 @@
 //! current task (`.` = idle; `-` or `**` = a task hidden by `--task-name`) and a space. A legend `ID => comm:pid` appears when an id is (re)assigned; perf reuses ids
 //! after `Z9`, so the legend is tracked as it goes. Each starred column becomes a `switch`
 //! on that CPU: `next` is the star's task, `prev` the task that column held before.
+//! `perf sched map --compact` gives columns only to CPUs that switched, in the order they
+//! first did, and says which on that line (`... secs  (CPU 5)`): columns map to CPUs by it.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,21 @@ pub struct SchedMap {
     legend: HashMap<Vec<u8>, Task>,
     /// Task currently shown in each CPU's column.
     current: Vec<Option<Task>>,
+    /// The CPU of each column, where `--compact` output named it (else the column's index).
+    column_cpu: Vec<Option<u32>>,
+}
+
+/// `A0 => x:1 (CPU 5)` / `(CPU 5)` -> (the legend without it, Some(5)).
+fn split_cpu_note(legend: &[u8]) -> (&[u8], Option<u32>) {
+    let l = trim(legend);
+    if l.ends_with(b")") {
+        if let Some(p) = l.windows(5).rposition(|w| w == b"(CPU ") {
+            if let Some(cpu) = super::fields::parse_u32(&l[p + 5..l.len() - 1]) {
+                return (trim(&l[..p]), Some(cpu));
+            }
+        }
+    }
+    (l, None)
 }
 
 /// perf's idle task.
@@ -35,19 +52,14 @@ fn idle(legend: &HashMap<Vec<u8>, Task>) -> Task {
 }
 
 impl SchedMap {
-    /// `ID => comm:pid` (optionally followed by ` (CPU n)` in --compact mode).
+    /// `ID => comm:pid` (its `(CPU n)` already split off: see split_cpu_note).
     fn learn(&mut self, legend: &[u8], ctx: &mut Ctx) -> bool {
         let legend = trim(legend);
         let Some(arrow) = legend.windows(4).position(|w| w == b" => ") else {
             return false;
         };
         let id = trim(&legend[..arrow]).to_vec();
-        let mut rest = trim(&legend[arrow + 4..]);
-        if rest.ends_with(b")") {
-            if let Some(p) = rest.windows(6).rposition(|w| w == b" (CPU ") {
-                rest = &rest[..p];
-            }
-        }
+        let rest = trim(&legend[arrow + 4..]);
         let Some(colon) = rest.iter().rposition(|&c| c == b':') else {
             return false;
         };
@@ -138,8 +150,8 @@ impl LineParser for SchedMap {
             return Outcome::Bad("bad_timestamp");
         };
         let cols = &cols_and_ts[..ts_start];
-        let legend = line.get(secs + 6..).unwrap_or(b"");
-        if !trim(legend).is_empty() && !self.learn(legend, ctx) {
+        let (legend, cpu_note) = split_cpu_note(line.get(secs + 6..).unwrap_or(b""));
+        if !legend.is_empty() && !self.learn(legend, ctx) {
             return Outcome::Bad("bad_legend");
         }
         let Some(star) = marker_star(cols) else {
@@ -150,7 +162,17 @@ impl LineParser for SchedMap {
             });
         };
         // Columns are 4 wide after an indent of 0-3 spaces, so the column index is star / 4.
-        let cpu = star / 4;
+        let column = star / 4;
+        if column > 8192 {
+            return Outcome::Bad("too_many_columns");
+        }
+        if let Some(n) = cpu_note {
+            if self.column_cpu.len() <= column {
+                self.column_cpu.resize(column + 1, None);
+            }
+            self.column_cpu[column] = Some(n);
+        }
+        let cpu = self.column_cpu.get(column).copied().flatten().unwrap_or(column as u32) as usize;
         if cpu > 8192 {
             return Outcome::Bad("too_many_columns");
         }
@@ -206,5 +228,27 @@ mod tests {
         );
         assert_eq!(out[2].next_comm.unwrap(), "Web Content");
         assert_eq!(out[2].ts_ns, 993_552_887_700_000);
+    }
+
+    #[test]
+    fn compact_columns_follow_their_cpu_notes() {
+        // perf sched map --compact: CPU 3 switched first, then CPU 1, each named on the line
+        // that gave it a column (with or without a new legend).
+        let mut m = SchedMap::default();
+        let mut ctx = Ctx::default();
+        let mut out = Vec::new();
+        let lines: [&[u8]; 4] = [
+            b"  *A0   60699.445771 secs A0 => migration/3:18 (CPU 3)",
+            b"   A0 *.    60699.446039 secs  (CPU 1)",
+            b"  *B0  .    60699.446100 secs B0 => perf-exec:32281",
+            b"   B0 *A0   60699.446200 secs ",
+        ];
+        for l in lines {
+            assert!(matches!(m.parse_line(l, &mut ctx, &mut out), Outcome::Events), "{}", String::from_utf8_lossy(l));
+        }
+        let got: Vec<(u32, Option<i32>, Option<i32>)> = out.iter().map(|e| (e.cpu, e.prev_pid, e.next_pid)).collect();
+        assert_eq!(got, [(3, None, Some(18)), (1, None, Some(0)), (3, Some(18), Some(32281)), (1, Some(0), Some(18))]);
+        assert_eq!(split_cpu_note(b" (CPU 12)"), (&b""[..], Some(12)));
+        assert_eq!(split_cpu_note(b"A0 => x (CPU y):1"), (&b"A0 => x (CPU y):1"[..], None));
     }
 }
