@@ -17,7 +17,10 @@ def train(dataset, out, processes):
     launcher = ()
     if processes > 1:
         launcher = ("-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}")
-    return train_cli(dataset, out, ARGS, launcher, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    # TMPDIR inside the test's own directory: torchrun makes a torchelastic_* log dir there
+    # and never removes it (one per run had piled up in /tmp).
+    return train_cli(dataset, out, ARGS, launcher, env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
+                                                        "TMPDIR": str(Path(out).parent)})
 
 
 class Distributed(unittest.TestCase):
