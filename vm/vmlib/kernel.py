@@ -29,22 +29,38 @@ def log(msg):
 
 
 def _version_key(flavour):
-    """'7.3.10+deb13-cloud-amd64' -> (7, 3, 10) so 7.3.10 sorts above 7.3.9."""
-    return tuple(int(x) for x in flavour.split("+")[0].split("."))
+    """Every number before the Debian suffix: '7.3.10+deb13-cloud-amd64' -> (7, 3, 10) so
+    7.3.10 sorts above 7.3.9; '6.1.0-50-cloud-amd64' -> (6, 1, 0, 50)."""
+    return tuple(int(x) for x in re.findall(r"\d+", flavour.split("+")[0].removesuffix("-cloud-amd64")))
 
 
-def newest_flavour():
-    """Newest 7.3.x cloud kernel apt knows about, or None (e.g. apt lists missing)."""
+def _apt_names(pattern):
+    """Package names apt knows matching `pattern`, or None when apt-cache cannot say."""
     try:
-        out = subprocess.run(["apt-cache", "search", "--names-only", SEARCH_RE],
+        out = subprocess.run(["apt-cache", "search", "--names-only", pattern],
                              capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         log(f"apt-cache search failed ({e}); falling back to the cache")
         return None
-    names = [line.split(" - ")[0].strip() for line in out.splitlines()]
+    return [line.split(" - ")[0].strip() for line in out.splitlines()]
+
+
+def newest_flavour():
+    """Newest 7.3.x cloud kernel apt knows about, or None (e.g. apt lists missing)."""
     # NAME_RE rejects the -unsigned and -dbg variants.
-    flavours = [m.group(1) for m in map(NAME_RE.match, names) if m]
+    flavours = [m.group(1) for m in map(NAME_RE.match, _apt_names(SEARCH_RE) or []) if m]
     return max(flavours, key=_version_key) if flavours else None
+
+
+def _flavour_or_cached(flavour, state, missing):
+    """`flavour`, else the one `state` recorded last time; HarnessError(`missing`) if neither."""
+    if flavour is not None:
+        return flavour
+    if not state.is_file():
+        raise HarnessError(missing)
+    flavour = json.loads(state.read_text())["flavour"]
+    log(f"using cached {flavour}")
+    return flavour
 
 
 def read_config(path):
@@ -66,11 +82,18 @@ def check_config(path):
     if opts.get("CONFIG_SCHED_CLASS_EXT") != "y":
         raise HarnessError(f"kernel config {path} lacks CONFIG_SCHED_CLASS_EXT=y: "
                            "this kernel cannot run sched_ext schedulers")
-    btf = opts.get("CONFIG_DEBUG_INFO_BTF") == "y"
-    if not btf:
+    info = config_facts(path, opts)
+    if not info["btf"]:
         log(f"warning: {path} lacks CONFIG_DEBUG_INFO_BTF=y; BPF CO-RE loading will fail")
-    return {"config": str(path), "sched_ext": True, "btf": btf,
-            "rd_zstd": opts.get("CONFIG_RD_ZSTD") == "y"}
+    return info
+
+
+def config_facts(path, opts):
+    """What the harness reports of a kernel's config; with none (`path` None), None for each."""
+    def has(option):
+        return opts.get(option) == "y" if path else None
+    return {"config": str(path) if path else None, "sched_ext": has("CONFIG_SCHED_CLASS_EXT"),
+            "btf": has("CONFIG_DEBUG_INFO_BTF"), "rd_zstd": has("CONFIG_RD_ZSTD")}
 
 
 def check_bzimage(path):
@@ -112,7 +135,7 @@ def user_kernel(path):
             break
     else:
         log(f"warning: no config beside {img}; sched_ext support can't be checked until boot")
-        info = {"config": None, "sched_ext": None, "btf": None, "rd_zstd": None}
+        info = config_facts(None, {})
     return {"kernel": str(img), "source": "user", **info}
 
 
@@ -157,15 +180,10 @@ def _locate(tree, flavour):
 
 
 def debian_kernel():
-    flavour = newest_flavour()
     state = KERNEL_CACHE / "current.json"
-    if flavour is None:
-        if state.is_file():
-            flavour = json.loads(state.read_text())["flavour"]
-            log(f"using cached {flavour}")
-        else:
-            raise HarnessError("no linux-binary-7.3.*-cloud-amd64 package known to apt and none "
-                               "cached; run scripts/setup-host (it adds trixie-backports)")
+    flavour = _flavour_or_cached(newest_flavour(), state,
+                                 "no linux-binary-7.3.*-cloud-amd64 package known to apt and none "
+                                 "cached; run scripts/setup-host (it adds trixie-backports)")
     tree = KERNEL_CACHE / flavour
     try:
         img, cfg = _locate(tree, flavour)
@@ -186,10 +204,8 @@ def stock_pick(names, series):
     """The newest stock cloud flavour of `series` ("6.1") among apt package names, or None:
     by every number before the Debian suffix, so 6.1.0-50 sorts above 6.1.0-47 and
     6.12.117 above 6.12.57; 6.1 does not match 6.12."""
-    def key(flavour):
-        return tuple(int(x) for x in re.findall(r"\d+", flavour.split("+")[0].removesuffix("-cloud-amd64")))
     found = [m.group(1) for m in map(STOCK_RE.match, names) if m and m.group(2) == series]
-    return max(found, key=key) if found else None
+    return max(found, key=_version_key) if found else None
 
 
 def stock_kernel(series):
@@ -200,20 +216,10 @@ def stock_kernel(series):
     if not re.fullmatch(r"\d+\.\d+", series):
         raise HarnessError(f"debian:{series}: want a kernel series such as debian:6.1 or debian:6.12")
     state = KERNEL_CACHE / f"stock-{series}.json"
-    try:
-        out = subprocess.run(["apt-cache", "search", "--names-only",
-                              rf"^linux-image-{re.escape(series)}\..*-cloud-amd64$"],
-                             capture_output=True, text=True, check=True).stdout
-        flavour = stock_pick([line.split(" - ")[0].strip() for line in out.splitlines()], series)
-    except (OSError, subprocess.CalledProcessError) as e:
-        log(f"apt-cache search failed ({e}); falling back to the cache")
-        flavour = None
-    if flavour is None:
-        if not state.is_file():
-            raise HarnessError(f"no linux-image-{series}.*-cloud-amd64 package known to apt and none "
-                               "cached (Debian 12 has 6.1; 6.12 comes from bookworm-backports)")
-        flavour = json.loads(state.read_text())["flavour"]
-        log(f"using cached {flavour}")
+    names = _apt_names(rf"^linux-image-{re.escape(series)}\..*-cloud-amd64$") or []
+    flavour = _flavour_or_cached(stock_pick(names, series), state,
+                                 f"no linux-image-{series}.*-cloud-amd64 package known to apt and none "
+                                 "cached (Debian 12 has 6.1; 6.12 comes from bookworm-backports)")
     tree = KERNEL_CACHE / f"stock-{flavour}"
     try:
         img, cfg = _locate(tree, flavour)
@@ -232,15 +238,11 @@ def stock_kernel(series):
         else:
             raise err
     check_bzimage(img)
-    opts = read_config(cfg) if cfg.is_file() else {}
+    cfg = cfg if cfg.is_file() else None
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps({"flavour": flavour}) + "\n")
-    def has(option):   # None: no config came with it
-        return opts.get(option) == "y" if opts else None
     return {"kernel": str(img), "source": "debian", "flavour": flavour,
-            "config": str(cfg) if cfg.is_file() else None,
-            "sched_ext": has("CONFIG_SCHED_CLASS_EXT"), "btf": has("CONFIG_DEBUG_INFO_BTF"),
-            "rd_zstd": bool(has("CONFIG_RD_ZSTD"))}
+            **config_facts(cfg, read_config(cfg) if cfg else {})}
 
 
 def resolve(path=None):
