@@ -24,6 +24,10 @@ class ChannelError(Exception):
     pass
 
 
+# The channel's end never came: lost_on_the_wire() recognises a result by this message.
+TRUNCATED = "results from the guest are truncated (no end marker on ttyS1)"
+
+
 def _safe(member):
     name = member.name
     return (member.isfile() or member.isdir()) and not name.startswith("/") and ".." not in name
@@ -40,7 +44,7 @@ def unpack_channel(channel_file, dest):
         raise ChannelError("guest sent no results (no begin marker on ttyS1)")
     end = text.find(END, start)
     if end < 0:
-        raise ChannelError("results from the guest are truncated (no end marker on ttyS1)")
+        raise ChannelError(TRUNCATED)
     payload = "".join(text[start + len(BEGIN):end].split())
     try:
         blob = base64.b64decode(payload, validate=True)
@@ -221,6 +225,6 @@ def lost_on_the_wire(doc, console):
     host: the tail of the ttyS1 stream was lost between the guest's UART and QEMU (seen once in
     six 8-vCPU smoke boots: the last ~260 of 18,300 bytes, the run itself clean). The scenario
     ran; its report did not arrive. One more boot."""
-    return ("truncated" in (doc.get("error") or "") and not doc.get("results_received")
+    return (TRUNCATED in (doc.get("error") or "") and not doc.get("results_received")
             and "results sent; powering off" in console)
 
