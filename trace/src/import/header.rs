@@ -5,7 +5,7 @@
 //! CPU to the flags and has no brackets: `<task-pid> <CPU><flags> <secs.frac | N us[mark]>:`
 //! (see [`split_latency`]).
 
-use super::fields::parse_ts;
+use super::fields::{parse_int, parse_ts, parse_u32};
 
 pub struct Header<'a> {
     pub who: &'a [u8],
@@ -109,19 +109,15 @@ pub fn split_latency(line: &[u8]) -> Option<Header<'_>> {
 fn cpu_and_flags(tok: &[u8]) -> Option<u32> {
     let digits = tok.iter().take_while(|c| c.is_ascii_digit()).count();
     let flags = &tok[digits..];
-    if digits == 0 || digits > 6 || !(4..=5).contains(&flags.len()) {
-        return None;
-    }
-    if !flags[0].is_ascii_alphabetic() && flags[0] != b'.' {
-        return None;
-    }
-    if !flags
-        .iter()
-        .all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+    // flags[0] is not a digit: the CPU's digits were all taken.
+    if digits == 0
+        || digits > 6
+        || !(4..=5).contains(&flags.len())
+        || !flags.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
     {
         return None;
     }
-    std::str::from_utf8(&tok[..digits]).ok()?.parse().ok()
+    parse_u32(&tok[..digits])
 }
 
 /// `16549us#` / `12us` -> ns: tracefs latency-format time, microseconds then an optional mark.
@@ -135,11 +131,7 @@ fn latency_us(tok: &[u8]) -> Option<u64> {
     {
         return None;
     }
-    std::str::from_utf8(&tok[..digits])
-        .ok()?
-        .parse::<u64>()
-        .ok()?
-        .checked_mul(1000)
+    u64::try_from(parse_int(&tok[..digits])?).ok()?.checked_mul(1000)
 }
 
 /// The rest of a line from just after its timestamp: the event name and its payload.

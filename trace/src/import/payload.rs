@@ -3,7 +3,7 @@
 //! (`bash:1234 [120] S ==> swapper/1:0 [120]`, `foo:1 [120] success=1 CPU:001`),
 //! which `perf sched script` and `trace-cmd report` use by default.
 
-use super::fields::{comm, find_from, kv, parse_i32, parse_u32, trim};
+use super::fields::{comm, find_from, kv, parse_i32, parse_int, parse_u32, trim};
 use super::header::Header;
 use super::{Ctx, Outcome};
 use crate::event::{Event, ShortStr, Task};
@@ -60,7 +60,7 @@ fn state(s: &[u8]) -> Option<ShortStr> {
     let s = trim(s);
     let s = trim(s.strip_suffix(b"==>").unwrap_or(s));
     if !s.is_empty() && s.iter().all(u8::is_ascii_digit) {
-        return numeric_state(std::str::from_utf8(s).ok()?.parse().ok()?);
+        return numeric_state(u64::try_from(parse_int(s)?).ok()?);
     }
     if s.is_empty() || s.len() > ShortStr::CAP {
         return None;

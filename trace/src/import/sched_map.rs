@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use super::fields::{comm, parse_i32, parse_ts, trim};
+use super::fields::{comm, parse_i32, parse_ts, parse_u32, trim};
 use super::{Ctx, LineParser, Outcome};
 use crate::event::{Event, ShortStr, Task};
 
@@ -33,7 +33,7 @@ fn split_cpu_note(legend: &[u8]) -> (&[u8], Option<u32>) {
     let l = trim(legend);
     if l.ends_with(b")") {
         if let Some(p) = l.windows(5).rposition(|w| w == b"(CPU ") {
-            if let Some(cpu) = super::fields::parse_u32(&l[p + 5..l.len() - 1]) {
+            if let Some(cpu) = parse_u32(&l[p + 5..l.len() - 1]) {
                 return (trim(&l[..p]), Some(cpu));
             }
         }
@@ -197,22 +197,28 @@ impl LineParser for SchedMap {
 mod tests {
     use super::*;
 
-    #[test]
-    fn switches_follow_columns() {
+    /// Every line through one parser, each a switch line; the events they made.
+    fn switches(lines: &[&[u8]]) -> Vec<Event> {
         let mut m = SchedMap::default();
         let mut ctx = Ctx::default();
         let mut out = Vec::new();
-        let lines: [&[u8]; 3] = [
+        for l in lines {
+            assert!(
+                matches!(m.parse_line(l, &mut ctx, &mut out), Outcome::Events),
+                "{}",
+                String::from_utf8_lossy(l)
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn switches_follow_columns() {
+        let out = switches(&[
             b"  *A0                993552.887633 secs A0 => migration/0:12",
             b"   A0 *.             993552.887642 secs .  => swapper:0",
             b"  *B0   .            993552.887700 secs B0 => Web Content:77",
-        ];
-        for l in lines {
-            assert!(matches!(
-                m.parse_line(l, &mut ctx, &mut out),
-                Outcome::Events
-            ));
-        }
+        ]);
         assert_eq!(out.len(), 3);
         assert_eq!(
             (out[0].cpu, out[0].prev_pid, out[0].next_pid),
@@ -234,18 +240,12 @@ mod tests {
     fn compact_columns_follow_their_cpu_notes() {
         // perf sched map --compact: CPU 3 switched first, then CPU 1, each named on the line
         // that gave it a column (with or without a new legend).
-        let mut m = SchedMap::default();
-        let mut ctx = Ctx::default();
-        let mut out = Vec::new();
-        let lines: [&[u8]; 4] = [
+        let out = switches(&[
             b"  *A0   60699.445771 secs A0 => migration/3:18 (CPU 3)",
             b"   A0 *.    60699.446039 secs  (CPU 1)",
             b"  *B0  .    60699.446100 secs B0 => perf-exec:32281",
             b"   B0 *A0   60699.446200 secs ",
-        ];
-        for l in lines {
-            assert!(matches!(m.parse_line(l, &mut ctx, &mut out), Outcome::Events), "{}", String::from_utf8_lossy(l));
-        }
+        ]);
         let got: Vec<(u32, Option<i32>, Option<i32>)> = out.iter().map(|e| (e.cpu, e.prev_pid, e.next_pid)).collect();
         assert_eq!(got, [(3, None, Some(18)), (1, None, Some(0)), (3, Some(18), Some(32281)), (1, Some(0), Some(18))]);
         assert_eq!(split_cpu_note(b" (CPU 12)"), (&b""[..], Some(12)));
