@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::import::{import_file, ImportFormat};
+use crate::import::{import_file, ImportFormat, RAW_COUNTER_HINT, RAW_COUNTER_STAMP};
 use crate::meta::parse_meta_pair;
 use crate::reader::ReadOptions;
 use crate::stats;
@@ -41,12 +41,16 @@ impl ImportArgs {
             print!("{report}");
         }
         if report.events_written == 0 {
+            let why = if report.bad.contains_key(RAW_COUNTER_STAMP) {
+                RAW_COUNTER_HINT.to_string()
+            } else {
+                format!("is --format {} right?", self.format)
+            };
             bail!(
-                "{}: no events imported ({} lines read, {} bad): is --format {} right?",
+                "{}: no events imported ({} lines read, {} bad): {why}",
                 self.input.display(),
                 report.lines_read,
                 report.bad_lines(),
-                self.format
             );
         }
         if self.strict && report.bad_lines() > 0 {

@@ -72,6 +72,13 @@ fn import_with_zero_events_fails() {
         err.contains("no events imported") && err.contains("--format ftrace"),
         "{err}"
     );
+    // The right format with raw-count timestamps: the error names the clock, not the format.
+    let tsc = dir.join("tsc.txt");
+    std::fs::write(&tsc, "  bash-1234  [001] d..3 4567890133456: sched_switch: prev_comm=bash prev_pid=1234 prev_prio=120 prev_state=S ==> next_comm=k next_pid=55 next_prio=120\n").unwrap();
+    let err = import(ImportFormat::Ftrace, tsc, dir.join("t.csv"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trace_clock x86-tsc or counter"), "{err}");
 }
 
 #[test]

@@ -451,3 +451,52 @@ fn ftrace_ring_that_overwrote_its_start_reports_the_loss() {
     );
     assert!(shown.contains("CPU 1 starts late"), "{shown}");
 }
+
+/// `perf record -g` then `perf script`: each event is followed by its callchain, one indented
+/// frame a line, and a blank line. The frames are counted as ignored, not as bad lines.
+#[test]
+fn perf_script_with_callchains_imports_every_event() {
+    let text = b"            bash  1234 [001]  1000.000100: sched:sched_waking: comm=kworker/1:1 pid=55 prio=120 target_cpu=001\n\
+\tffffffff81a0b1c1 try_to_wake_up+0x2f1 ([kernel.kallsyms])\n\
+\t    7f1234567890 __libc_write+0x10 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n\
+\t               0 [unknown] ([unknown])\n\
+\n\
+            bash  1234 [001]  1000.000200: sched:sched_switch: bash:1234 [120] S ==> kworker/1:1:55 [120]\n\
+\tffffffff81a0b1c1 __schedule+0x2f1 ([kernel.kallsyms])\n\
+\n";
+    let (r, ev) = import_bytes(ImportFormat::PerfSchedScript, text);
+    assert_eq!(kinds(&ev), [EventKind::Wakeup, EventKind::Switch]);
+    assert_eq!(r.bad_lines(), 0, "{r}");
+    assert_eq!(r.ignored.get("callchain"), Some(&4));
+}
+
+/// tracefs `options/stacktrace` and `options/userstacktrace` (trace-cmd report prints the
+/// same ` => frame` lines): the frames are ignored, the stack events counted by name.
+#[test]
+fn ftrace_stack_traces_are_not_bad_lines() {
+    let text = b"            bash-1234    [001] d..2.  1000.000200: sched_switch: prev_comm=bash prev_pid=1234 prev_prio=120 prev_state=S ==> next_comm=kworker/1:1 next_pid=55 next_prio=120\n\
+            bash-1234    [001] d..2.  1000.000201: <stack trace>\n\
+ => __schedule\n\
+ => schedule\n\
+            bash-1234    [001] d..2.  1000.000202: <user stack trace>\n\
+ =>  <00007f0d6c3e1a2b>\n\
+     kworker/1:1-55      [001] d..2.  1000.000300: sched_switch: prev_comm=kworker/1:1 prev_pid=55 prev_prio=120 prev_state=R+ ==> next_comm=swapper/1 next_pid=0 next_prio=120\n";
+    let (r, ev) = import_bytes(ImportFormat::Ftrace, text);
+    assert_eq!(kinds(&ev), [EventKind::Switch, EventKind::Switch]);
+    assert_eq!(r.bad_lines(), 0, "{r}");
+    assert_eq!(r.ignored.get("stack_trace"), Some(&3));
+    assert_eq!(r.ignored.get("<stack trace>"), Some(&1));
+    assert_eq!(r.ignored.get("<user stack trace>"), Some(&1));
+}
+
+/// tracefs with `trace_clock` x86-tsc or counter prints raw counts: no time can be read from
+/// them, and the report says so and what to record with instead.
+#[test]
+fn raw_counter_timestamps_are_named() {
+    let text = b"            bash-1234  [001] d..3 4567890133456: sched_switch: prev_comm=bash prev_pid=1234 prev_prio=120 prev_state=S ==> next_comm=kworker/1:1 next_pid=55 next_prio=120\n";
+    let (r, ev) = import_bytes(ImportFormat::Ftrace, text);
+    assert!(ev.is_empty());
+    assert_eq!(r.bad, counts(&[(trace::import::RAW_COUNTER_STAMP, 1)]));
+    let shown = r.to_string();
+    assert!(shown.contains("trace_clock x86-tsc or counter"), "{shown}");
+}

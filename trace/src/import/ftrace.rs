@@ -9,8 +9,8 @@
 //! reported (events lost, and a warning per CPU), never passed over as comments.
 
 use super::fields::{find_from, lost_count, parse_i32, parse_int, parse_u32, trim};
-use super::report::{late_cpu_warning, RING_OVERWROTE};
-use super::{header, payload, Ctx, LineParser, Outcome};
+use super::report::{late_cpu_warning, RAW_COUNTER_STAMP, RING_OVERWROTE};
+use super::{header, payload, stack, Ctx, LineParser, Outcome};
 use crate::event::Event;
 
 /// Events the ring overwrote, from `# entries-in-buffer/entries-written: A/B   #P:N`.
@@ -82,6 +82,12 @@ impl LineParser for Ftrace {
                 || (t.starts_with(b"CPU ") && t.ends_with(b" is empty"))
             {
                 return Outcome::Ignored("header");
+            }
+            if let Some(why) = stack::frame(line) {
+                return Outcome::Ignored(why);
+            }
+            if header::raw_counter_stamp(line) {
+                return Outcome::Bad(RAW_COUNTER_STAMP);
             }
             return Outcome::Bad("unrecognized_line");
         };

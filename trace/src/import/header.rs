@@ -33,18 +33,30 @@ fn token_end(b: &[u8], mut i: usize) -> usize {
 /// Tries each `[digits]` in the line until one is followed by an optional flags column
 /// and a `secs.frac:` timestamp; comm names may themselves contain brackets.
 pub fn split(line: &[u8]) -> Option<Header<'_>> {
+    split_with(line, parse_ts)
+}
+
+/// Whether the line is an ftrace event line whose timestamp is a bare integer: tracefs
+/// prints the raw count for `trace_clock` x86-tsc and counter, which no importer can turn
+/// into time without the clock's rate.
+pub fn raw_counter_stamp(line: &[u8]) -> bool {
+    let digits = |t: &[u8]| (!t.is_empty() && t.iter().all(u8::is_ascii_digit)).then_some(0);
+    split(line).is_none() && split_with(line, digits).is_some()
+}
+
+fn split_with(line: &[u8], stamp: fn(&[u8]) -> Option<u64>) -> Option<Header<'_>> {
     let mut from = 0;
     while let Some(off) = line[from..].iter().position(|&c| c == b'[') {
         let open = from + off;
         from = open + 1;
-        if let Some(h) = try_at(line, open) {
+        if let Some(h) = try_at(line, open, stamp) {
             return Some(h);
         }
     }
     None
 }
 
-fn try_at(line: &[u8], open: usize) -> Option<Header<'_>> {
+fn try_at(line: &[u8], open: usize, stamp: fn(&[u8]) -> Option<u64>) -> Option<Header<'_>> {
     let close = open + 1 + line[open + 1..].iter().position(|&c| c == b']')?;
     let digits = &line[open + 1..close];
     if digits.is_empty() || digits.len() > 6 || !digits.iter().all(u8::is_ascii_digit) {
@@ -60,7 +72,7 @@ fn try_at(line: &[u8], open: usize) -> Option<Header<'_>> {
     for _ in 0..2 {
         let end = token_end(line, i);
         let tok = &line[i..end];
-        if let Some(t) = tok.strip_suffix(b":").and_then(parse_ts) {
+        if let Some(t) = tok.strip_suffix(b":").and_then(stamp) {
             ts = Some(t);
             i = end;
             break;
@@ -156,6 +168,18 @@ fn event_part<'a>(
                 payload: b"",
             });
         }
+        // ftrace's stacktrace options: `<stack trace>`, `<user stack trace>` (no colon).
+        if tok.starts_with(b"<") {
+            if let Some(close) = line[j..].iter().position(|&c| c == b'>') {
+                return Some(Header {
+                    who,
+                    cpu,
+                    ts_ns,
+                    event: &line[j..=j + close],
+                    payload: &line[j + close + 1..],
+                });
+            }
+        }
         if let Some(name) = tok.strip_suffix(b":") {
             let short = name
                 .iter()
@@ -222,6 +246,18 @@ mod tests {
         );
         assert!(split(b"# tracer: nop").is_none());
         assert!(split(b"CPU:3 [LOST 12 EVENTS]").is_none());
+        // tracefs options/stacktrace: the event is named in angle brackets.
+        let h = split(b"  bash-1234  [001] d..2. 1000.000201: <user stack trace>").unwrap();
+        assert_eq!(h.event, b"<user stack trace>");
+    }
+
+    #[test]
+    fn raw_counter_timestamps() {
+        let tsc = b"  bash-1234  [001] d..3 4567890123456: sched_switch: prev_comm=bash";
+        assert!(split(tsc).is_none());
+        assert!(raw_counter_stamp(tsc));
+        assert!(!raw_counter_stamp(b"  bash-1 [001] d..3 1.5: sched_switch: a"));
+        assert!(!raw_counter_stamp(b"ffffffff81a0b1c1 __schedule+0x2f1 (k)"));
     }
 
     #[test]

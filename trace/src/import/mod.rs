@@ -10,6 +10,7 @@ mod payload;
 mod perf_script;
 mod report;
 mod sched_map;
+mod stack;
 mod waking;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,9 @@ use crate::event::Event;
 use crate::meta::{source, TraceMeta};
 use crate::writer::TraceWriter;
 
-pub use report::{BadLine, ImportReport, NO_WAKEUPS, RING_OVERWROTE};
+pub use report::{
+    BadLine, ImportReport, NO_WAKEUPS, RAW_COUNTER_HINT, RAW_COUNTER_STAMP, RING_OVERWROTE,
+};
 
 /// Text formats we can import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]

@@ -2,7 +2,7 @@
 //! `comm tid [CPU] secs.frac: sched:sched_switch: payload` (also `comm pid/tid`).
 
 use super::fields::{lost_count, parse_i32, trim};
-use super::{header, payload, Ctx, LineParser, Outcome};
+use super::{header, payload, stack, Ctx, LineParser, Outcome};
 use crate::event::Event;
 
 pub struct PerfScript;
@@ -27,10 +27,10 @@ impl LineParser for PerfScript {
             return o;
         }
         let Some(h) = header::split(line) else {
-            return match lost_count(t) {
-                Some(n) => Outcome::Lost(n),
-                None => Outcome::Bad("unrecognized_line"),
-            };
+            if let Some(n) = lost_count(t) {
+                return Outcome::Lost(n);
+            }
+            return stack::frame(line).map_or(Outcome::Bad("unrecognized_line"), Outcome::Ignored);
         };
         payload::push(&h, who_ids(h.who), ctx, out)
     }

@@ -17,6 +17,12 @@ const MAX_EVENT_NAMES: usize = 64;
 pub const NO_WAKEUPS: &str = "switches_without_wakeups";
 /// Warning key whose count is the events a tracefs ring overwrote before it was read.
 pub const RING_OVERWROTE: &str = "ring_overwrote_oldest_events";
+/// Bad-line reason for an ftrace line stamped with a raw count instead of seconds.
+pub const RAW_COUNTER_STAMP: &str = "raw_counter_timestamp";
+/// What to do about it (the report and the CLI's error both say it).
+pub const RAW_COUNTER_HINT: &str = "its timestamps are raw counts (trace_clock x86-tsc or \
+    counter), not seconds, so events cannot be placed in time: record with trace_clock local \
+    (the default), global, mono or boot";
 const LATE_CPU_SUFFIX: &str = "_buffer_started_late";
 
 /// Warning key for a CPU whose events start late (its ring overwrote them): `cpu3_…`.
@@ -201,6 +207,9 @@ impl fmt::Display for ImportReport {
             } else {
                 writeln!(f, "  warning: {k} x{v}")?;
             }
+        }
+        if self.bad.contains_key(RAW_COUNTER_STAMP) {
+            writeln!(f, "  error: {RAW_COUNTER_HINT}")?;
         }
         for b in &self.first_bad {
             writeln!(f, "  {}:{}: {}: {}", self.input, b.line, b.reason, b.text)?;
