@@ -3,6 +3,7 @@ traces a user brings (files, or directories of *.parquet; no manifest needed), p
 trace, per workload (the trace's `workload` metadata, else its file name) and overall."""
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .errors import BadInput
 from .evaluate import (MODEL, SCORING, load_scorer, print_split, score_split, summarise,
                        write_result)
 from .baselines import BASELINES
+from .trace_gaps import DESCRIBE, NO_STEPS, gaps
 
 SHOWN = (MODEL,) + BASELINES
 
@@ -64,9 +66,21 @@ def main(args):
     rows = [trace_row(p) for p in expand(args.trace)]
     seqs = encode_runs(".", rows, scorer.spec)   # paths as given, relative to here
     by_wl, by_trace, by_cpu = score_split(scorer, seqs, scorer.spec)
+    # What each trace lacks; one without steps is simply absent from the tallies.
+    found = {}
+    for r in rows:
+        g = ([] if r["file"] in by_trace else [NO_STEPS]) + gaps(r["file"])
+        if g:
+            found[r["file"]] = g
+            for k in g:
+                print(f"{r['file']}: {DESCRIBE[k]}", file=sys.stderr)
+    if not by_wl:
+        raise BadInput("no scheduling decision to score in any trace given "
+                       "(no switch with a known next task)")
     s = summarise(by_wl, by_trace, by_cpu)
     result = {"model": str(args.model), "encoding_version": scorer.spec["version"],
-              "traces": [r["file"] for r in rows], "scoring": SCORING, "splits": {"traces": s}}
+              "traces": [r["file"] for r in rows], "scoring": SCORING, "splits": {"traces": s},
+              "gaps": found}
     out = []
     for f, cpus in s["cpus"].items():
         out += [(f"{Path(f).name} cpu {c}", d) for c, d in cpus.items()]

@@ -3,6 +3,7 @@ model: the model's top-1/top-3 within 0.1 point, every baseline's hits exactly, 
 Python refuses a model of another encoding version. The Rust binary is built first (as
 test_rust_side.py does), so a stale one is never compared."""
 import json
+import shutil
 import tempfile
 import unittest
 from pathlib import Path
@@ -11,6 +12,7 @@ from model.data import Sequence, sequences_from_steps
 from model.encoding import encode_trace
 from model.errors import BadInput, ModelVersionError
 from model.evaluate import MODEL as MODEL_NAME, OnnxScorer, score_seq
+from model.tests.test_eval_traces import model_cli
 from model.tests.test_rust_side import agent, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +55,43 @@ class EvalAgreement(unittest.TestCase):
                 for name, rates in c["baselines"].items():
                     for k, col in (("top1", 1), ("top3", 2)):
                         self.assertEqual(round(rates[k] * steps), p[name][col], f"{where}: {name} {k}")
+
+    def test_gaps_and_empty_traces_agree(self):
+        """A trace with nothing to score is left out of the workloads by both; a perf sched map
+        import (switches only) is flagged as lacking wakeups and prev_state by both."""
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "wake.txt").write_text("swapper 0 [000] 1.000001: sched:sched_wakeup: "
+                                        "comm=x pid=18 prio=120 target_cpu=000\n")
+            run(self.bin, "import", "--format", "perf-sched-script", "-o", d / "wake.parquet",
+                d / "wake.txt")
+            run(self.bin, "import", "--format", "perf-sched-map", "-o", d / "map.parquet",
+                ROOT / "trace/tests/data/perf_sched_map.txt")
+            shutil.copy(ROOT / TRACES[0], d / "real.parquet")
+            for p in d.glob("*.txt"):
+                p.unlink()
+            rust = json.loads(run(self.bin, "eval", "--model", MODEL, d).stdout)
+            r = model_cli("eval", "--model", MODEL, "--trace", d, "--json-out", d / "py.json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            py = json.loads((d / "py.json").read_text())
+            # Nothing to score at all: one line from each, not a traceback or a 0% result.
+            alone = d / "alone"
+            alone.mkdir()
+            shutil.copy(d / "wake.parquet", alone)
+            rr = run(self.bin, "eval", "--model", MODEL, alone, check=False)
+            pr = model_cli("eval", "--model", MODEL, "--trace", alone)
+            for out in (rr, pr):
+                self.assertNotEqual(out.returncode, 0)
+                self.assertIn("no scheduling decision to score in any trace", out.stderr)
+                self.assertNotIn("Traceback", out.stderr)
+        self.assertEqual({Path(t["trace"]).name: t["gaps"] for t in rust["traces"] if t["gaps"]},
+                         {Path(f).name: g for f, g in py["gaps"].items()})
+        self.assertEqual(py["gaps"][str(d / "wake.parquet")], ["no_steps"])
+        self.assertEqual(py["gaps"][str(d / "map.parquet")], ["no_wakeups", "no_prev_state"])
+        s = py["splits"]["traces"]
+        self.assertEqual(sorted(rust["workloads"]), sorted(s["workloads"]))
+        self.assertNotIn("wake", s["workloads"])
+        self.assertAlmostEqual(rust["workload_mean"]["top1"], s["macro"]["model"]["top1"], places=3)
 
     def test_python_refuses_another_encoding_version(self):
         import onnx

@@ -20,6 +20,7 @@ use super::out_file::OutFile;
 use super::rank::{frac, rank_of, Hits, Rates};
 use super::spec::ENCODING_VERSION;
 use super::timing::Percentiles;
+use super::trace_gaps::{self, NO_STEPS};
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -93,6 +94,9 @@ struct TraceResult {
     /// Every baseline on the same steps.
     baselines: BTreeMap<&'static str, Rates>,
     cpus: Vec<CpuResult>,
+    /// What the trace lacks that the model's features need (`trace_gaps`); `no_steps`: left
+    /// out of the workloads and their mean.
+    gaps: Vec<&'static str>,
 }
 
 /// Step-weighted results over a group of steps (all traces, one workload).
@@ -245,6 +249,10 @@ fn eval_trace(
         });
     }
     let workload = meta.get("workload").map(str::to_string);
+    let mut gaps = trace_gaps::gaps(&events);
+    if all.steps == 0 {
+        gaps.insert(0, NO_STEPS);
+    }
     let result = TraceResult {
         trace: name,
         workload,
@@ -254,6 +262,7 @@ fn eval_trace(
         top3: frac(all.model.top3, all.steps),
         baselines: all.baseline_rates(),
         cpus: per_cpu,
+        gaps,
     };
     Ok((result, all))
 }
@@ -359,9 +368,17 @@ impl EvalArgs {
         let mut by_workload: BTreeMap<String, Tally> = BTreeMap::new();
         for path in &traces {
             let (r, t) = eval_trace(&mut model, path, &mut times, &mut scores_out)?;
-            by_workload.entry(workload_of(&r)).or_default().add(&t);
+            for g in &r.gaps {
+                eprintln!("{}: {}", r.trace, trace_gaps::describe(g));
+            }
+            if t.steps > 0 {
+                by_workload.entry(workload_of(&r)).or_default().add(&t);
+            }
             results.push(r);
             all.add(&t);
+        }
+        if all.steps == 0 {
+            bail!("no scheduling decision to score in any trace given (no switch with a known next task)");
         }
         if let Some(out) = scores_out {
             out.finish()?;

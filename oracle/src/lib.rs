@@ -19,6 +19,7 @@ pub mod rank;
 pub mod scorer;
 pub mod spec;
 pub mod timing;
+pub mod trace_gaps;
 
 #[cfg(test)]
 mod encoding_tests;

@@ -47,10 +47,11 @@ impl ImportArgs {
                 format!("is --format {} right?", self.format)
             };
             bail!(
-                "{}: no events imported ({} lines read, {} bad): {why}",
+                "{}: no events imported ({} lines read, {} bad), {} not written: {why}",
                 self.input.display(),
                 report.lines_read,
                 report.bad_lines(),
+                self.output.display(),
             );
         }
         if self.strict && report.bad_lines() > 0 {

@@ -72,6 +72,19 @@ fn import_with_zero_events_fails() {
         err.contains("no events imported") && err.contains("--format ftrace"),
         "{err}"
     );
+    assert!(!dir.join("z.csv").exists() && !dir.join("z.csv.partial").exists());
+    // An earlier trace at the output path is left as it was.
+    std::fs::write(dir.join("keep.csv"), "earlier").unwrap();
+    let err = import(
+        ImportFormat::Ftrace,
+        data("perf_sched_map.txt"),
+        dir.join("keep.csv"),
+        false,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("keep.csv not written"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("keep.csv")).unwrap(), "earlier");
     // The right format with raw-count timestamps: the error names the clock, not the format.
     let tsc = dir.join("tsc.txt");
     std::fs::write(&tsc, "  bash-1234  [001] d..3 4567890133456: sched_switch: prev_comm=bash prev_pid=1234 prev_prio=120 prev_state=S ==> next_comm=k next_pid=55 next_prio=120\n").unwrap();

@@ -186,7 +186,8 @@ pub fn import_reader<R: BufRead>(
 
 /// Imports `input` into the trace file `output` (`.parquet`/`.csv`), adding `extra`
 /// free-form metadata (e.g. `workload`). The report's counts are stored as `import_*` keys.
-/// On an I/O error the rows written so far stay in `output.partial`.
+/// On an I/O error the rows written so far stay in `output.partial`. With no event at all,
+/// nothing is written (`report.output` stays `None`).
 pub fn import_file(
     format: ImportFormat,
     input: &Path,
@@ -202,6 +203,12 @@ pub fn import_file(
         &name,
         &mut |e| w.write(e),
     )?;
+    if report.events_written == 0 {
+        // Nothing imported (wrong --format, an empty file): no empty trace that a later
+        // directory-wide eval or stats would pick up, and an earlier `output` stays as it was.
+        w.discard()?;
+        return Ok(report);
+    }
     let mut meta = TraceMeta::new(format.source()).with_events_lost(report.events_lost);
     for (k, v) in extra {
         meta.insert(k, v.clone())?;

@@ -122,6 +122,16 @@ impl TraceWriter {
     }
 }
 
+impl TraceWriter {
+    /// Gives up on this file: removes `FILE.partial` and leaves `FILE` as it was (absent, or
+    /// an earlier complete trace). For a producer that found nothing worth writing.
+    pub fn discard(mut self) -> Result<()> {
+        drop(self.sink.take());
+        std::fs::remove_file(&self.partial)
+            .with_context(|| format!("removing {}", self.partial.display()))
+    }
+}
+
 impl Drop for TraceWriter {
     fn drop(&mut self) {
         // Not finished: keep FILE.partial (readable with accept_partial for CSV) rather than
