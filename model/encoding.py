@@ -19,6 +19,7 @@ import numpy as np
 
 from .eevdf import Eevdf, View
 from .errors import BadInput
+from .trace_file import decoded, read_meta, read_table
 
 SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
 IDLE = 0
@@ -380,23 +381,14 @@ COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_
 OPTIONAL_COLUMNS = ["prev_runtime_ns"]   # newer than the others: older files read it as null
 
 
-def parquet_path(path):
-    """`path` as a Path, or BadInput when it is not a .parquet file."""
-    path = Path(path)
-    if path.suffix != ".parquet":
-        raise BadInput(f"{path}: only .parquet traces are read here (convert CSV with `scx_oracle import`)")
-    return path
-
-
 def read_events(path):
-    """Rows of a schema-v1 Parquet trace in stable ts_ns order (CSV traces are refused: convert
-    them with `scx_oracle import`). Raises BadInput naming the file and the problem."""
-    import pyarrow.parquet as pq
-    table = pq.read_table(parquet_path(path))
+    """Rows of a schema-v1 trace (.parquet or .csv) in stable ts_ns order. Raises BadInput
+    naming the file and the problem."""
+    table = read_table(path)
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise BadInput(f"{path}: not a schema-v1 trace: no column(s) {', '.join(missing)}")
-    meta = _decoded(table.schema.metadata)
+    meta = decoded(table.schema.metadata)
     if meta.get("schema_version") != "1":
         raise BadInput(f"{path}: trace schema_version {meta.get('schema_version')!r}, expected '1'")
     n = table.num_rows
@@ -412,15 +404,9 @@ def read_events(path):
 SLICE_META_KEY = "sched_base_slice_ns"
 
 
-def _decoded(metadata):
-    """Parquet key-value metadata (bytes -> bytes, or None) as str -> str."""
-    return {k.decode(): v.decode() for k, v in (metadata or {}).items()}
-
-
 def trace_meta(path):
-    """A Parquet trace's key-value metadata (str -> str), read from its footer alone."""
-    import pyarrow.parquet as pq
-    return _decoded(pq.read_schema(parquet_path(path)).metadata)
+    """A trace's key-value metadata (str -> str); a Parquet file's from its footer alone."""
+    return read_meta(path)
 
 
 def spec_for_trace(spec, meta):

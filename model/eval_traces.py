@@ -1,5 +1,5 @@
 """`python -m model eval --trace T...`: the model next to every baseline on the same steps of any
-traces a user brings (files, or directories of *.parquet; no manifest needed), per CPU, per
+traces a user brings (.parquet or .csv files, or directories of *.parquet; no manifest needed), per CPU, per
 trace, per workload (the trace's `workload` metadata, else its file name) and overall."""
 import hashlib
 import json
@@ -13,6 +13,7 @@ from .errors import BadInput
 from .evaluate import (MODEL, SCORING, load_scorer, print_split, score_split, summarise,
                        write_result)
 from .baselines import BASELINES
+from .trace_file import read_meta
 from .trace_gaps import DESCRIBE, NO_STEPS, gaps
 
 SHOWN = (MODEL,) + BASELINES
@@ -36,14 +37,7 @@ def expand(paths):
 
 def trace_row(path):
     """A manifest-like row for one trace: its workload from the file metadata if it has one."""
-    import pyarrow.parquet as pq
-    if path.suffix != ".parquet":
-        raise BadInput(f"{path}: only .parquet traces are read here "
-                       "(convert text traces with `scx_oracle import`)")
-    try:
-        meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
-    except Exception as e:
-        raise BadInput(f"{path}: not a Parquet trace ({e})")
+    meta = read_meta(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"file": str(path), "workload": meta.get("workload") or path.stem,
             "repetition": int(meta.get("repetition", 0) or 0),

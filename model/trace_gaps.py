@@ -3,6 +3,8 @@
 neither sched_waking nor sched_wakeup has no wakeups. The model is still scored on such a
 trace, but the eval says why its number means little there. Keys and wording are the same in
 oracle/src/trace_gaps.rs."""
+from .trace_file import read_table
+
 NO_STEPS = "no_steps"
 NO_WAKEUPS = "no_wakeups"
 NO_PREV_STATE = "no_prev_state"
@@ -20,11 +22,10 @@ DESCRIBE = {
 
 
 def gaps(path):
-    """The gaps of a Parquet trace's events (NO_STEPS is decided by the caller, from its steps)."""
+    """The gaps of a trace's events (NO_STEPS is decided by the caller, from its steps)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-    t = pq.read_table(path, columns=["event", "prev_state"])
+    t = read_table(path, columns=["event", "prev_state"])
     event = t["event"].cast(pa.string())
     switch = pc.equal(event, "switch")
     switches = pc.sum(switch).as_py() or 0

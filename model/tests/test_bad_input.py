@@ -58,9 +58,15 @@ class BadInput(unittest.TestCase):
             r = subprocess.run([sys.executable, "-m", "model", "encode", "--trace", str(csv),
                                 "--out", str(Path(d) / "o.jsonl")], cwd=ROOT, capture_output=True, text=True)
             self.assertNotEqual(r.returncode, 0)
-            self.assertIn("t.csv: only .parquet traces", r.stderr)
+            self.assertIn("t.csv: no complete=true", r.stderr)
             self.assertNotIn("Traceback", r.stderr)
             self.assertFalse((Path(d) / "o.jsonl").exists(), "nothing written for a bad trace")
+            txt = Path(d) / "t.txt"
+            txt.write_text("bash 1 [000] 1.0: sched:sched_switch: ...\n")
+            r = subprocess.run([sys.executable, "-m", "model", "encode", "--trace", str(txt),
+                                "--out", str(Path(d) / "o.jsonl")], cwd=ROOT, capture_output=True, text=True)
+            self.assertIn("t.txt: not a trace file (.parquet or .csv)", r.stderr)
+            self.assertNotIn("Traceback", r.stderr)
 
 
 if __name__ == "__main__":
