@@ -36,12 +36,12 @@ pub fn split(line: &[u8]) -> Option<Header<'_>> {
     split_with(line, parse_ts)
 }
 
-/// Whether the line is an ftrace event line whose timestamp is a bare integer: tracefs
-/// prints the raw count for `trace_clock` x86-tsc and counter, which no importer can turn
-/// into time without the clock's rate.
+/// Whether a line that [`split`] refused is an ftrace event line whose timestamp is a bare
+/// integer: tracefs prints the raw count for `trace_clock` x86-tsc and counter, which no
+/// importer can turn into time without the clock's rate.
 pub fn raw_counter_stamp(line: &[u8]) -> bool {
     let digits = |t: &[u8]| (!t.is_empty() && t.iter().all(u8::is_ascii_digit)).then_some(0);
-    split(line).is_none() && split_with(line, digits).is_some()
+    split_with(line, digits).is_some()
 }
 
 fn split_with(line: &[u8], stamp: fn(&[u8]) -> Option<u64>) -> Option<Header<'_>> {
