@@ -19,7 +19,7 @@ import numpy as np
 
 from .eevdf import Eevdf, View
 from .errors import BadInput
-from .trace_file import decoded, read_meta, read_table
+from .trace_file import TYPES, decoded, read_meta, read_table
 
 SPEC_PATH = Path(__file__).resolve().parent / "encoding_spec.json"
 IDLE = 0
@@ -375,10 +375,8 @@ class Encoder:
         s.current = nxt
 
 
-COLUMNS = ["ts_ns", "cpu", "event", "prev_pid", "prev_tgid", "prev_comm", "prev_prio",
-           "prev_state", "next_pid", "next_tgid", "next_comm", "next_prio", "nr_running",
-           "target_cpu"]
 OPTIONAL_COLUMNS = ["prev_runtime_ns"]   # newer than the others: older files read it as null
+COLUMNS = [c for c in TYPES if c not in OPTIONAL_COLUMNS]   # the schema's columns, in order
 
 
 def read_events(path):

@@ -65,12 +65,13 @@ def _unescape(v):
 
 
 def _csv_meta(lines):
+    # As trace/src/reader/csv.rs reads them: the key trimmed, the value kept as written.
     meta = {}
     for line in lines:
         if line.startswith("#"):
-            k, sep, v = line[1:].strip().partition("=")
+            k, sep, v = line[1:].lstrip().partition("=")
             if sep:
-                meta[k] = _unescape(v)
+                meta[k.strip()] = _unescape(v)
     return meta
 
 
@@ -141,4 +142,4 @@ def _read_csv(path, columns):
         except (pa.ArrowInvalid, OverflowError) as e:
             raise BadInput(f"{path}: column {h}: {e}")
     table = pa.table(arrays)
-    return table.replace_schema_metadata({k: v for k, v in meta.items()})
+    return table.replace_schema_metadata(meta)
