@@ -294,6 +294,13 @@ class Eevdf:
         self.charge(dest, now)
         self.place(dest, pid, e)
 
+    def expire(self, pid):
+        """`pid` is no longer believed to wait where it was queued (encoding.expire_stale):
+        out of that queue with its lag, as a migration away would take it."""
+        e = self.ents.get(pid)
+        if e is not None and e.cpu >= 0 and self.queue(e.cpu).curr != pid:
+            self.leave(pid, e)
+
     def switch(self, c, now, prev, first, nxt, runtime=None):
         """prev leaves the CPU in state `first` (R, S, D, X, ...) having run `runtime` ns in all
         (None: unknown), nxt takes it."""

@@ -47,6 +47,7 @@ class Task:
     cpu: int = -1           # where it runs (state RUNNING)
     woken_ts: int = -1      # when it last became runnable
     woken_cpu: int = -1     # where it was woken/preempted/migrated to
+    queued_ts: int = -1     # when it entered woken_cpu's run queue
     last_out_ts: int = -1   # when it last left a CPU
     last_cpu: int = -1
     last_in_ts: int = -1    # when it last got a CPU
@@ -68,6 +69,7 @@ class Cpu:
     last_switch_ts: int = -1
     last_pick_slot: int = -1
     idle_out_ts: int = -1
+    idle_in_ts: int = -1   # when this CPU last picked its idle task
     current: int = -1      # the task running here (-1 before the first switch)
     estimate_misses: int = 0   # bit i: the i-th latest task picked here was not eligible in the estimate
 
@@ -105,6 +107,8 @@ class Encoder:
         self.estimate = estimate
         self.trust_mask = (1 << spec["eevdf_trust_window"]) - 1
         self.trust_max_misses = spec["eevdf_trust_max_misses"]
+        self.stale_after_idle = spec["stale_after_idle_ns"]
+        self.stale_after = spec["stale_after_ns"]
         self.view = None
         self.tasks = {}
         self.cpus = {}
@@ -136,10 +140,10 @@ class Encoder:
         recent.insert(0, pid)
         del recent[self.recent_cap:]
 
-    def make_runnable(self, pid, t, c):
+    def make_runnable(self, pid, t, c, now):
         """t (task pid) now waits on CPU c: it moves to c's run queue."""
         self.unqueue(pid, t)
-        t.state, t.woken_cpu = RUNNABLE, c
+        t.state, t.woken_cpu, t.queued_ts = RUNNABLE, c, now
         self.cpu(c).queued.add(pid)
 
     def unqueue(self, pid, t):
@@ -179,7 +183,7 @@ class Encoder:
             if t.state != RUNNING:
                 self.eevdf.wakeup(pid, target, ev["ts_ns"], kind == "wakeup_new",
                                   ev.get("prev_pid"), ev.get("prev_runtime_ns"))
-                self.make_runnable(pid, t, target)
+                self.make_runnable(pid, t, target, ev["ts_ns"])
                 t.woken_ts = ev["ts_ns"]
                 t.preempted = False
                 waker_cpu = self.cpus.get(ev["cpu"])
@@ -192,7 +196,7 @@ class Encoder:
             if dest is not None:
                 self.eevdf.migrate(pid, dest, ev["ts_ns"])
                 if t.state == RUNNABLE:
-                    self.make_runnable(pid, t, dest)
+                    self.make_runnable(pid, t, dest, ev["ts_ns"])
                 self.touch(dest, pid)
         # An exit event is not the end: the task still runs its exit path (it can be preempted or
         # block there); it is forgotten at its last switch-out, in state X or Z.
@@ -355,7 +359,7 @@ class Encoder:
                 t.last_run_ns = max(now - t.last_in_ts, 0)
                 t.runtime_ns += t.last_run_ns
             if first == "R":
-                self.make_runnable(prev, t, c)
+                self.make_runnable(prev, t, c, now)
                 t.woken_ts = now
                 t.preempted, t.waker, t.waker_cpu = True, -1, -1
             else:
@@ -373,6 +377,28 @@ class Encoder:
         s.last_switch_ts = now
         s.last_pick_slot = target
         s.current = nxt
+        if nxt == IDLE:
+            s.idle_in_ts = now
+        self.expire_stale(c, now)
+
+    def expire_stale(self, c, now):
+        """Takes out of c's run queue (state unknown, out of the estimate's queue too) a task
+        that has waited there longer than stale_after_idle_ns while c picked idle since it came,
+        or longer than stale_after_ns in all. Without it, a task whose later events the trace
+        lacks (events lost, recordings joined, a cut) would stay a candidate for good, and the
+        estimate would rank it first, since its deadline never moves. The kernel picks idle
+        only when nothing waits there, and nothing in the recorded suite waits over 1.5 s."""
+        s = self.cpu(c)
+        tasks = self.tasks
+        stale = sorted(p for p in s.queued
+                       if now - tasks[p].queued_ts > self.stale_after
+                       or (now - tasks[p].queued_ts > self.stale_after_idle
+                           and s.idle_in_ts > tasks[p].queued_ts))
+        for p in stale:
+            t = tasks[p]
+            self.unqueue(p, t)
+            t.state = 0
+            self.eevdf.expire(p)
 
 
 OPTIONAL_COLUMNS = ["prev_runtime_ns"]   # newer than the others: older files read it as null

@@ -97,6 +97,37 @@ class RustSide(unittest.TestCase):
         run(self.bin, "encode", "--trace", TRACES / name, "--out", via_model, "--model", self.onnx)
         self.assert_same_steps(jsonl(self.path(f"{name}.rs.jsonl")), jsonl(via_model), "--model")
 
+    def test_stale_tasks_leave_alike(self):
+        """A real trace with tasks woken and never seen again (as where events were lost or
+        recordings joined): both encoders take them out of the run queue at the same step."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        src = pq.read_table(TRACES / "desktop_idle-2cpu-rep4.parquet")   # 3.1 s, idles
+        rows = src.to_pylist()
+        t0 = min(r["ts_ns"] for r in rows)
+        stale = {4000001: (t0 + 1000, 0), 4000002: (t0 + 1000, 1), 4000003: (t0 + 800_000_000, 0)}
+        for pid, (ts, cpu) in stale.items():
+            rows.append(dict({k: None for k in src.column_names}, ts_ns=ts, cpu=cpu, event="wakeup",
+                             next_pid=pid, next_tgid=pid, next_comm="gone", next_prio=120,
+                             target_cpu=cpu))
+        trace = self.path("stale.parquet")
+        pq.write_table(pa.Table.from_pylist(rows, schema=src.schema), trace)
+        py, rs = self.path("stale.py.jsonl"), self.path("stale.rs.jsonl")
+        run(sys.executable, "-m", "model", "encode", "--trace", trace, "--out", py)
+        run(self.bin, "encode", "--trace", trace, "--out", rs)
+        py_steps = jsonl(py)
+        self.assert_same_steps(py_steps, jsonl(rs), "stale")
+        spec = load_spec()
+        runnable = spec["candidate_features"].index("runnable")
+        for pid, (ts, cpu) in stale.items():
+            waits = [s["ts"] for s in py_steps if s["cpu"] == cpu and pid in s["cand_pids"]
+                     and s["cands"][s["cand_pids"].index(pid)][runnable] == 1.0]
+            self.assertTrue(waits, pid)
+            waited = max(waits) - ts
+            # over stale_after_idle_ns (the CPU idles often), and gone well before the end
+            self.assertGreater(waited, spec["stale_after_idle_ns"], pid)
+            self.assertLess(waited, spec["stale_after_ns"], pid)
+
     def test_scores_match_pytorch_and_onnxruntime(self):
         import onnxruntime as ort
         import torch

@@ -452,6 +452,16 @@ impl Eevdf {
         self.qs.place(dest, pid, e, false);
     }
 
+    /// `pid` is no longer believed to wait where it was queued (encoding.rs: `expire_stale`):
+    /// out of that queue with its lag, as a migration away would take it.
+    pub fn expire(&mut self, pid: i32) {
+        let Some(e) = self.ents.get_mut(&pid) else { return };
+        let Some(c) = e.cpu else { return };
+        if self.qs.get(c).curr != pid {
+            self.qs.leave(pid, e, false);
+        }
+    }
+
     /// `prev` leaves CPU `c` in state `first` (the prev_state's first byte: R, S, D, X, ...)
     /// having run `runtime` ns in all (None: unknown), `nxt` takes it (0: idle).
     pub fn switch(

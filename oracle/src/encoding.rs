@@ -38,6 +38,8 @@ struct Task {
     woken_ts: i64,
     /// Where it was woken/preempted/migrated to.
     woken_cpu: Option<u32>,
+    /// When it entered `woken_cpu`'s run queue (-1 unknown).
+    queued_ts: i64,
     /// When it last left a CPU (-1 unknown).
     last_out_ts: i64,
     last_cpu: Option<u32>,
@@ -68,6 +70,7 @@ impl Default for Task {
             cpu: None,
             woken_ts: -1,
             woken_cpu: None,
+            queued_ts: -1,
             last_out_ts: -1,
             last_cpu: None,
             last_in_ts: -1,
@@ -95,6 +98,8 @@ struct Cpu {
     last_switch_ts: i64,
     last_pick_slot: i32,
     idle_out_ts: i64,
+    /// When this CPU last picked its idle task (-1 never).
+    idle_in_ts: i64,
     /// The task running here (-1 before the first switch).
     current: i32,
     /// Bit i: the i-th latest task picked here was not eligible in the EEVDF estimate.
@@ -110,6 +115,7 @@ impl Default for Cpu {
             last_switch_ts: -1,
             last_pick_slot: -1,
             idle_out_ts: -1,
+            idle_in_ts: -1,
             current: -1,
             estimate_misses: 0,
         }
@@ -345,11 +351,12 @@ impl Encoder {
     }
 
     /// `pid` now waits on CPU `c`: it moves to c's run queue.
-    fn make_runnable(&mut self, pid: i32, c: u32) {
+    fn make_runnable(&mut self, pid: i32, c: u32, now: i64) {
         self.unqueue(pid);
         let t = self.tasks.entry(pid).or_default();
         t.state = State::Runnable;
         t.woken_cpu = Some(c);
+        t.queued_ts = now;
         self.cpus.entry(c).or_default().queued.push(pid);
     }
 
@@ -436,7 +443,7 @@ impl Encoder {
                     if !running {
                         let new = ev.kind == EventKind::WakeupNew;
                         self.eevdf.wakeup(pid, target, ts, new, ev.prev_pid, ev.prev_runtime_ns);
-                        self.make_runnable(pid, target);
+                        self.make_runnable(pid, target, ts);
                         let t = self.tasks.get_mut(&pid).expect("learned above");
                         t.woken_ts = ts;
                         t.preempted = false;
@@ -452,7 +459,7 @@ impl Encoder {
                     if let Some(dest) = ev.target_cpu {
                         self.eevdf.migrate(pid, dest, ts);
                         if self.tasks[&pid].state == State::Runnable {
-                            self.make_runnable(pid, dest);
+                            self.make_runnable(pid, dest, ts);
                         }
                         self.touch(dest, pid);
                     }
@@ -817,7 +824,7 @@ impl Encoder {
                 t.preempted = true;
                 t.waker = -1;
                 t.waker_cpu = None;
-                self.make_runnable(prev, c);
+                self.make_runnable(prev, c, now);
             } else {
                 t.state = State::Sleeping;
             }
@@ -842,5 +849,37 @@ impl Encoder {
         s.last_switch_ts = now;
         s.last_pick_slot = target;
         s.current = nxt;
+        if nxt == IDLE {
+            s.idle_in_ts = now;
+        }
+        self.expire_stale(c, now);
+    }
+
+    /// Takes out of c's run queue (state unknown, out of the estimate's queue too) a task that
+    /// has waited there longer than `stale_after_idle_ns` while c picked idle since it came, or
+    /// longer than `stale_after_ns` in all. Without it, a task whose later events the trace
+    /// lacks (events lost, recordings joined, a cut) would stay a candidate for good, and the
+    /// estimate would rank it first, since its deadline never moves. The kernel picks idle
+    /// only when nothing waits there, and nothing in the recorded suite waits over 1.5 s.
+    /// Python's `Encoder.expire_stale` is the same rule.
+    fn expire_stale(&mut self, c: u32, now: i64) {
+        let (idle, after_idle, after) =
+            (self.cpus[&c].idle_in_ts, self.spec.stale_after_idle_ns, self.spec.stale_after_ns);
+        let tasks = &self.tasks;
+        let is_stale = |p: &i32| {
+            let since = tasks[p].queued_ts;
+            now - since > after || (now - since > after_idle && idle > since)
+        };
+        if !self.cpus[&c].queued.iter().any(is_stale) {
+            return;
+        }
+        // Sorted: the estimate's queue sums change with each removal, in Python's order.
+        let mut stale: Vec<i32> = self.cpus[&c].queued.iter().copied().filter(is_stale).collect();
+        stale.sort_unstable();
+        for p in stale {
+            self.unqueue(p);
+            self.tasks.get_mut(&p).expect("queued tasks are known").state = State::Unknown;
+            self.eevdf.expire(p);
+        }
     }
 }

@@ -321,3 +321,81 @@ fn the_estimate_is_dropped_where_the_picks_disagree_with_it() {
     assert!(cols.spec.eevdf_passed_over_max > 0);
     assert!(steps.iter().all(|st| cols.s(st, "eevdf_trusted") == 1.0), "corrected: trusted");
 }
+
+/// The stale-task rule with short limits: 1 ms after an idle pick, 5 ms in all.
+fn stale_spec() -> Spec {
+    Spec { stale_after_idle_ns: 1_000_000, stale_after_ns: 5_000_000, ..small_spec() }
+}
+
+/// Whether `pid` is a runnable candidate of `step`.
+fn waiting(cols: &Cols, step: &Step, pid: i32) -> bool {
+    pids(step)
+        .iter()
+        .position(|&p| p == pid)
+        .is_some_and(|slot| cols.c(step, slot, "runnable") == 1.0)
+}
+
+#[test]
+fn a_task_never_seen_again_leaves_the_queue_after_an_idle_pick() {
+    // 9 is woken on CPU 0 and never runs (its later events are missing); 1 and 2 take turns
+    // with idle.
+    let mut events = vec![wake(0, 0, 9), wake(0, 0, 1), sw(100_000, 0, 0, "R", 1)];
+    events.push(sw(400_000, 0, 1, "S", 0)); // idle picked while 9 "waits": the kernel would not
+    let mut t = 400_000;
+    for _ in 0..6 {
+        t += 300_000;
+        events.push(wake(t, 0, 2));
+        events.push(sw(t + 1, 0, 0, "R", 2));
+        t += 300_000;
+        events.push(sw(t, 0, 2, "S", 0));
+    }
+    let (steps, cols) = run_with(stale_spec(), &events);
+    let at = |ts: u64| steps.iter().find(|s| s.ts >= ts).unwrap();
+    assert!(waiting(&cols, at(700_000), 9), "0.7 ms: still waiting");
+    assert!(waiting(&cols, at(1_300_000), 9), "checked after each switch: seen until the next one");
+    assert!(!waiting(&cols, at(1_400_000), 9), "over 1 ms with idle picked since: taken out");
+    assert!(!waiting(&cols, steps.last().unwrap(), 9));
+    // The same events under the default limits (1 s, 2 s): it stays.
+    let (steps, cols) = run(&events);
+    assert!(waiting(&cols, steps.last().unwrap(), 9));
+}
+
+#[test]
+fn a_busy_cpu_keeps_a_waiting_task_until_the_overall_limit() {
+    // CPU 0 never picks idle: 1 and 2 preempt each other while 9 waits (it is never picked).
+    let mut events = vec![wake(0, 0, 9), wake(0, 0, 1), wake(0, 0, 2), sw(100_000, 0, 0, "R", 1)];
+    let mut t = 100_000;
+    let mut prev = 1;
+    while t < 7_000_000 {
+        t += 500_000;
+        let next = 3 - prev;
+        events.push(sw(t, 0, prev, "R", next));
+        prev = next;
+    }
+    let (steps, cols) = run_with(stale_spec(), &events);
+    let at = |ts: u64| steps.iter().find(|s| s.ts >= ts).unwrap();
+    assert!(waiting(&cols, at(4_600_000), 9), "no idle pick: the 1 ms limit does not apply");
+    assert!(!waiting(&cols, at(5_200_000), 9), "over 5 ms in all: taken out");
+    // 1 and 2 wait in turn, never that long: each pick is a waiting task.
+    assert!(steps.iter().all(|s| waiting(&cols, s, s.next_pid)));
+}
+
+#[test]
+fn a_task_taken_out_and_woken_again_waits_again() {
+    let events = vec![
+        wake(0, 0, 9),
+        wake(0, 0, 1),
+        sw(100_000, 0, 0, "R", 1),
+        sw(200_000, 0, 1, "S", 0), // idle picked while 9 "waits"
+        wake(1_500_000, 0, 1),
+        sw(1_500_001, 0, 0, "R", 1), // checked after this switch: 1.5 ms, taken out
+        sw(1_600_000, 0, 1, "S", 0),
+        wake(1_700_000, 0, 9),
+        sw(1_800_000, 0, 0, "R", 9),
+    ];
+    let (steps, cols) = run_with(stale_spec(), &events);
+    assert!(waiting(&cols, &steps[2], 9), "the rule is checked after a switch, not before");
+    assert!(!waiting(&cols, &steps[3], 9));
+    assert!(waiting(&cols, &steps[4], 9), "woken again: waits again");
+    assert!(steps[4].target > 0);
+}

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 7;
+pub const ENCODING_VERSION: u32 = 8;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -44,6 +44,11 @@ pub struct Spec {
     /// `eevdf_trust_window` (<= 32) tasks picked there were not eligible in it.
     pub eevdf_trust_window: u32,
     pub eevdf_trust_max_misses: u32,
+    /// A task waiting in a CPU's run queue longer than this, with that CPU having picked idle
+    /// since it came, is taken out of the queue (encoding.rs: `expire_stale`).
+    pub stale_after_idle_ns: i64,
+    /// ... and one waiting longer than this, whatever the CPU did.
+    pub stale_after_ns: i64,
     pub kthread_comm_prefixes: Vec<String>,
     pub step_features: Vec<String>,
     pub candidate_features: Vec<String>,
