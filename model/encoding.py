@@ -421,6 +421,10 @@ def read_events(path):
     for name in OPTIONAL_COLUMNS:
         cols.setdefault(name, [None] * n)
     order = sorted(range(n), key=lambda i: cols["ts_ns"][i])   # sorted() is stable
+    if n and cols["ts_ns"][order[-1]] > 2**63 - 1:   # oracle/src/events.rs says the same
+        raise BadInput(f"{path}: timestamp {cols['ts_ns'][order[-1]]} ns is past 2^63 - 1 ns "
+                       "(about 292 years): the encoders count time in signed 64-bit nanoseconds; "
+                       "is ts_ns in nanoseconds since boot?")
     for i in order:
         yield {name: cols[name][i] for name in cols}
 

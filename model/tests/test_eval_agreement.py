@@ -93,6 +93,28 @@ class EvalAgreement(unittest.TestCase):
         self.assertNotIn("wake", s["workloads"])
         self.assertAlmostEqual(rust["workload_mean"]["top1"], s["macro"]["model"]["top1"], places=3)
 
+    def test_timestamps_past_signed_64_bit_are_refused_by_both(self):
+        """Both encoders count time in signed 64-bit ns: a later timestamp would wrap in Rust
+        and not in Python, so both refuse the trace by name instead of scoring it apart."""
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            t = "9300000000.00000"   # seconds: 9.3e18 ns, past 2^63 - 1
+            (d / "big.txt").write_text(
+                f"swapper 0 [000] {t}1: sched:sched_wakeup: comm=x pid=18 prio=120 target_cpu=000\n"
+                f"swapper 0 [000] {t}2: sched:sched_switch: prev_comm=swapper/0 prev_pid=0 "
+                "prev_prio=120 prev_state=R ==> next_comm=x next_pid=18 next_prio=120\n")
+            run(self.bin, "import", "--format", "perf-sched-script", "-o", d / "big.parquet",
+                d / "big.txt")
+            for out in (run(self.bin, "eval", "--model", MODEL, d / "big.parquet", check=False),
+                        run(self.bin, "encode", "--trace", d / "big.parquet", "--out", d / "o.jsonl",
+                            check=False),
+                        model_cli("eval", "--model", MODEL, "--trace", d / "big.parquet")):
+                self.assertNotEqual(out.returncode, 0)
+                self.assertIn("big.parquet: timestamp 9300000000000002000 ns is past 2^63 - 1",
+                              out.stderr)
+                self.assertNotIn("Traceback", out.stderr)
+            self.assertFalse((d / "o.jsonl").exists())
+
     def test_python_refuses_another_encoding_version(self):
         import onnx
         m = onnx.load(str(MODEL))
