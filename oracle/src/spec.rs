@@ -76,6 +76,9 @@ impl Spec {
         if !(1..=32).contains(&spec.eevdf_trust_window) {
             bail!("encoding spec: eevdf_trust_window must be 1..=32");
         }
+        if spec.stale_after_idle_ns <= 0 || spec.stale_after_ns <= 0 {
+            bail!("encoding spec: stale_after_idle_ns and stale_after_ns must be > 0");
+        }
         Ok(spec)
     }
 
