@@ -40,6 +40,13 @@ impl ImportArgs {
         } else {
             print!("{report}");
         }
+        if let Some(why) = &report.refused {
+            bail!(
+                "{}: refused, {} not written: {why}",
+                self.input.display(),
+                self.output.display(),
+            );
+        }
         if report.events_written == 0 {
             let why = if report.bad.contains_key(RAW_COUNTER_STAMP) {
                 RAW_COUNTER_HINT.to_string()

@@ -500,3 +500,66 @@ fn raw_counter_timestamps_are_named() {
     let shown = r.to_string();
     assert!(shown.contains("trace_clock x86-tsc or counter"), "{shown}");
 }
+
+#[test]
+fn deltatime_output_is_refused_and_writes_nothing() {
+    // One host recording printed twice by `perf script`: absolute times, and --deltatime
+    // (time since the previous event), which imported as-is would be a trace in scrambled order.
+    let (abs, _) = run(ImportFormat::PerfSchedScript, "perf_script_absolute.txt");
+    assert_eq!((abs.events_written, abs.refused.as_deref()), (40, None));
+    assert!(!abs
+        .warnings
+        .contains_key(trace::import::SWITCH_TIME_BACKWARD));
+    let (delta, _) = run(ImportFormat::PerfSchedScript, "perf_script_deltatime.txt");
+    assert_eq!(
+        delta.warnings.get(trace::import::SWITCH_TIME_BACKWARD),
+        Some(&7)
+    );
+    let why = delta.refused.expect("deltas refused");
+    assert!(
+        why.contains("7 of 21 switches") && why.contains("line 11"),
+        "{why}"
+    );
+
+    let dir = common::scratch_dir("deltatime");
+    let out = dir.join("t.parquet");
+    import_file(
+        ImportFormat::PerfSchedScript,
+        &data("perf_script_absolute.txt"),
+        &out,
+        &[],
+    )
+    .unwrap();
+    let before = std::fs::read(&out).unwrap();
+    let r = import_file(
+        ImportFormat::PerfSchedScript,
+        &data("perf_script_deltatime.txt"),
+        &out,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(r.output, None);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the earlier trace is kept as it was"
+    );
+}
+
+#[test]
+fn a_seam_between_joined_recordings_is_kept_with_a_warning() {
+    let text = std::fs::read(data("perf_script_absolute.txt")).unwrap();
+    let joined = [&text[..], &text[..]].concat();
+    let (r, ev) = import_bytes(ImportFormat::PerfSchedScript, &joined);
+    assert_eq!((r.events_written, r.refused.as_deref()), (80, None));
+    let cpus: std::collections::BTreeSet<u32> = ev
+        .iter()
+        .filter(|e| e.kind == EventKind::Switch)
+        .map(|e| e.cpu)
+        .collect();
+    assert_eq!(
+        r.warnings.get(trace::import::SWITCH_TIME_BACKWARD),
+        Some(&(cpus.len() as u64)),
+        "one step back per CPU, at the seam"
+    );
+}

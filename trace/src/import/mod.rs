@@ -2,6 +2,7 @@
 //! the trace schema. Each importer is a line parser; this module drives it, counts what it
 //! could not parse (by reason, with the first few bad lines) and never stops at a bad line.
 
+mod clock;
 mod fields;
 mod ftrace;
 mod header;
@@ -24,6 +25,7 @@ use crate::event::Event;
 use crate::meta::{source, TraceMeta};
 use crate::writer::TraceWriter;
 
+pub use clock::SWITCH_TIME_BACKWARD;
 pub use report::{
     BadLine, ImportReport, NO_WAKEUPS, RAW_COUNTER_HINT, RAW_COUNTER_STAMP, RING_OVERWROTE,
 };
@@ -136,6 +138,7 @@ pub fn import_reader<R: BufRead>(
     let mut report = ImportReport::new(format, input_name);
     let mut parser = parser_for(format);
     let mut ctx = Ctx::default();
+    let mut clock = clock::ClockCheck::default();
     let mut lines = lines::Lines::new(input);
     let mut out = Vec::with_capacity(4);
     while let Some(line) = lines
@@ -163,6 +166,7 @@ pub fn import_reader<R: BufRead>(
         match parser.parse_line(line.text, &mut ctx, &mut out) {
             Outcome::Events => {
                 for e in &out {
+                    clock.see(e, n);
                     sink(e)?;
                     report.count_event(e.kind);
                 }
@@ -181,13 +185,20 @@ pub fn import_reader<R: BufRead>(
         report.ignore_event(name, *n);
     }
     report.warn_if_no_wakeups();
+    if clock.backward > 0 {
+        report
+            .warnings
+            .insert(SWITCH_TIME_BACKWARD.to_string(), clock.backward);
+    }
+    report.refused = clock.refusal();
     Ok(report)
 }
 
 /// Imports `input` into the trace file `output` (`.parquet`/`.csv`), adding `extra`
 /// free-form metadata (e.g. `workload`). The report's counts are stored as `import_*` keys.
-/// On an I/O error the rows written so far stay in `output.partial`. With no event at all,
-/// nothing is written (`report.output` stays `None`).
+/// On an I/O error the rows written so far stay in `output.partial`. With no event at all, or
+/// an input the report refuses (`report.refused`), nothing is written (`report.output` stays
+/// `None`) and an earlier `output` stays as it was.
 pub fn import_file(
     format: ImportFormat,
     input: &Path,
@@ -203,7 +214,7 @@ pub fn import_file(
         &name,
         &mut |e| w.write(e),
     )?;
-    if report.events_written == 0 {
+    if report.events_written == 0 || report.refused.is_some() {
         // Nothing imported (wrong --format, an empty file): no empty trace that a later
         // directory-wide eval or stats would pick up, and an earlier `output` stays as it was.
         w.discard()?;

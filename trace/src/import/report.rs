@@ -64,6 +64,9 @@ pub struct ImportReport {
     pub truncated_last_line: Option<BadLine>,
     /// Soft issues inside parsed events (truncated comms, unresolved map ids...).
     pub warnings: BTreeMap<String, u64>,
+    /// Why the whole input is refused (its events cannot be placed in time), if it is:
+    /// nothing is written then.
+    pub refused: Option<String>,
 }
 
 fn sample(line: u64, reason: &str, text: &[u8]) -> BadLine {
@@ -90,6 +93,7 @@ impl ImportReport {
             first_bad: Vec::new(),
             truncated_last_line: None,
             warnings: BTreeMap::new(),
+            refused: None,
         }
     }
 
@@ -204,9 +208,21 @@ impl fmt::Display for ImportReport {
                     "  warning: {who} starts late (\"buffer started\"): its earlier events \
                      were overwritten, so its queue state is unknown before its first event"
                 )?;
+            } else if k == super::SWITCH_TIME_BACKWARD {
+                if self.refused.is_some() {
+                    continue; // the error below says it
+                }
+                writeln!(
+                    f,
+                    "  warning: {v} switches are earlier than the switch before them on their \
+                     CPU (recordings joined end to end?): evals order events by time"
+                )?;
             } else {
                 writeln!(f, "  warning: {k} x{v}")?;
             }
+        }
+        if let Some(why) = &self.refused {
+            writeln!(f, "  error: {why}")?;
         }
         if self.bad.contains_key(RAW_COUNTER_STAMP) {
             writeln!(f, "  error: {RAW_COUNTER_HINT}")?;
