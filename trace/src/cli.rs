@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::import::{import_file, ImportFormat, RAW_COUNTER_HINT, RAW_COUNTER_STAMP};
+use crate::import::{
+    import_file, ImportFormat, NO_CONTEXT, NO_CONTEXT_HINT, RAW_COUNTER_HINT, RAW_COUNTER_STAMP,
+};
 use crate::meta::parse_meta_pair;
 use crate::reader::ReadOptions;
 use crate::stats;
@@ -50,6 +52,8 @@ impl ImportArgs {
         if report.events_written == 0 {
             let why = if report.bad.contains_key(RAW_COUNTER_STAMP) {
                 RAW_COUNTER_HINT.to_string()
+            } else if report.bad.contains_key(NO_CONTEXT) {
+                NO_CONTEXT_HINT.to_string()
             } else {
                 format!("is --format {} right?", self.format)
             };

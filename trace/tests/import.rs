@@ -563,3 +563,13 @@ fn a_seam_between_joined_recordings_is_kept_with_a_warning() {
         "one step back per CPU, at the seam"
     );
 }
+
+#[test]
+fn ftrace_without_context_info_is_named() {
+    // tracefs with `options/context-info` off, as this host printed it.
+    let text = b"# tracer: nop\n#\nsched_process_fork: comm=tv.sh pid=21868 child_comm=tv.sh child_pid=21947\nsched_wakeup_new: comm=tv.sh pid=21947 prio=120 target_cpu=000\nsched_switch: prev_comm=tv.sh prev_pid=21868 prev_prio=120 prev_state=S ==> next_comm=tv.sh next_pid=21947 next_prio=120\n";
+    let (r, ev) = import_bytes(ImportFormat::Ftrace, text);
+    assert!(ev.is_empty());
+    assert_eq!(r.bad, counts(&[(trace::import::NO_CONTEXT, 3)]));
+    assert!(r.to_string().contains("context-info"));
+}

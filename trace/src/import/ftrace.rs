@@ -9,7 +9,7 @@
 //! reported (events lost, and a warning per CPU), never passed over as comments.
 
 use super::fields::{find_from, lost_count, parse_i32, parse_int, parse_u32, trim};
-use super::report::{late_cpu_warning, RAW_COUNTER_STAMP, RING_OVERWROTE};
+use super::report::{late_cpu_warning, NO_CONTEXT, RAW_COUNTER_STAMP, RING_OVERWROTE};
 use super::{header, payload, stack, Ctx, LineParser, Outcome};
 use crate::event::Event;
 
@@ -33,6 +33,19 @@ fn late_cpu(comment: &[u8]) -> Option<u32> {
         .position(|c| !c.is_ascii_digit())
         .unwrap_or(rest.len());
     parse_u32(&rest[..end])
+}
+
+/// `sched_switch: prev_comm=...`: an event line printed with `options/context-info` off.
+fn context_free(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().position(|&c| c == b':') else {
+        return false;
+    };
+    colon > 0
+        && t[..colon]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && t.get(colon + 1) == Some(&b' ')
+        && t[colon..].contains(&b'=')
 }
 
 pub struct Ftrace;
@@ -89,6 +102,9 @@ impl LineParser for Ftrace {
             if header::raw_counter_stamp(line) {
                 return Outcome::Bad(RAW_COUNTER_STAMP);
             }
+            if context_free(t) {
+                return Outcome::Bad(NO_CONTEXT);
+            }
             return Outcome::Bad("unrecognized_line");
         };
         payload::push(&h, who_ids(h.who), ctx, out)
@@ -124,5 +140,15 @@ mod tests {
         assert_eq!(overwritten(b"# tracer: nop"), None);
         assert_eq!(late_cpu(b"##### CPU 13 buffer started ####"), Some(13));
         assert_eq!(late_cpu(b"##### buffer started ####"), None);
+    }
+
+    #[test]
+    fn lines_without_context() {
+        assert!(context_free(
+            b"sched_waking: comm=rcu_preempt pid=15 prio=120 target_cpu=000"
+        ));
+        assert!(!context_free(b"sh-1 [000] 1.0: sched_waking: comm=a pid=1"));
+        assert!(!context_free(b"CPU 2 is empty"));
+        assert!(!context_free(b"version: 6"));
     }
 }

@@ -27,7 +27,8 @@ use crate::writer::TraceWriter;
 
 pub use clock::SWITCH_TIME_BACKWARD;
 pub use report::{
-    BadLine, ImportReport, NO_WAKEUPS, RAW_COUNTER_HINT, RAW_COUNTER_STAMP, RING_OVERWROTE,
+    BadLine, ImportReport, NO_CONTEXT, NO_CONTEXT_HINT, NO_WAKEUPS, RAW_COUNTER_HINT,
+    RAW_COUNTER_STAMP, RING_OVERWROTE,
 };
 
 /// Text formats we can import.

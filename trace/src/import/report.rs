@@ -23,6 +23,11 @@ pub const RAW_COUNTER_STAMP: &str = "raw_counter_timestamp";
 pub const RAW_COUNTER_HINT: &str = "its timestamps are raw counts (trace_clock x86-tsc or \
     counter), not seconds, so events cannot be placed in time: record with trace_clock local \
     (the default), global, mono or boot";
+/// Bad-line reason for an ftrace line that is just `event: payload` (no task, CPU or time).
+pub const NO_CONTEXT: &str = "no_task_cpu_time_context";
+/// What to do about it.
+pub const NO_CONTEXT_HINT: &str = "its lines have no task, CPU or timestamp (tracefs option \
+    context-info is off): record with `echo 1 > /sys/kernel/tracing/options/context-info`";
 const LATE_CPU_SUFFIX: &str = "_buffer_started_late";
 
 /// Warning key for a CPU whose events start late (its ring overwrote them): `cpu3_…`.
@@ -226,6 +231,9 @@ impl fmt::Display for ImportReport {
         }
         if self.bad.contains_key(RAW_COUNTER_STAMP) {
             writeln!(f, "  error: {RAW_COUNTER_HINT}")?;
+        }
+        if self.bad.contains_key(NO_CONTEXT) {
+            writeln!(f, "  error: {NO_CONTEXT_HINT}")?;
         }
         for b in &self.first_bad {
             writeln!(f, "  {}:{}: {}: {}", self.input, b.line, b.reason, b.text)?;
