@@ -573,3 +573,27 @@ fn ftrace_without_context_info_is_named() {
     assert_eq!(r.bad, counts(&[(trace::import::NO_CONTEXT, 3)]));
     assert!(r.to_string().contains("context-info"));
 }
+
+#[test]
+fn perf_script_ip_and_sym_columns_give_the_same_events() {
+    // The same 40 lines of one host recording, `perf script` and `-F ...,trace,ip,sym,dso`.
+    let (plain, a) = run(ImportFormat::PerfSchedScript, "perf_script_absolute.txt");
+    let (with_ip, b) = run(ImportFormat::PerfSchedScript, "perf_script_ip_sym.txt");
+    assert_eq!((with_ip.bad_lines(), with_ip.events_written), (0, plain.events_written));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn perf_script_missing_columns_are_named() {
+    let no_cpu = b"     migration/0    18  9161.266821:       sched:sched_switch: prev_comm=migration/0 prev_pid=18 prev_prio=0 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n";
+    let no_event = b"     migration/0    18 [000]  9161.266821: prev_comm=migration/0 prev_pid=18 prev_prio=0 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n";
+    for (text, why) in [
+        (&no_cpu[..], trace::import::NO_CPU_OR_TIME),
+        (&no_event[..], trace::import::NO_EVENT_NAME),
+    ] {
+        let (r, ev) = import_bytes(ImportFormat::PerfSchedScript, text);
+        assert!(ev.is_empty());
+        assert_eq!(r.bad, counts(&[(why, 1)]));
+        assert!(r.to_string().contains("perf script -F comm,tid,cpu,time,event,trace"));
+    }
+}

@@ -27,8 +27,8 @@ use crate::writer::TraceWriter;
 
 pub use clock::SWITCH_TIME_BACKWARD;
 pub use report::{
-    BadLine, ImportReport, NO_CONTEXT, NO_CONTEXT_HINT, NO_WAKEUPS, RAW_COUNTER_HINT,
-    RAW_COUNTER_STAMP, RING_OVERWROTE,
+    BadLine, ImportReport, NO_CONTEXT, NO_CONTEXT_HINT, NO_CPU_OR_TIME, NO_EVENT_NAME, NO_WAKEUPS,
+    PERF_COLUMNS_HINT, RAW_COUNTER_HINT, RAW_COUNTER_STAMP, RING_OVERWROTE,
 };
 
 /// Text formats we can import.

@@ -5,6 +5,7 @@
 
 use super::fields::{comm, find_from, kv, parse_i32, parse_int, parse_u32, trim};
 use super::header::Header;
+use super::report::NO_EVENT_NAME;
 use super::{Ctx, Outcome};
 use crate::event::{Event, ShortStr, Task};
 
@@ -379,6 +380,8 @@ pub(crate) fn push(
             out.push(to_event(h.ts_ns, h.cpu, p, ids));
             Outcome::Events
         }
+        // `perf script -F ...,trace` without `event`: the "event" is the payload's first pair.
+        Ok(None) if h.event.contains(&b'=') => Outcome::Bad(NO_EVENT_NAME),
         Ok(None) => ctx.ignore_event(h.event),
         Err(why) => Outcome::Bad(why),
     }

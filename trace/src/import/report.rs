@@ -28,6 +28,13 @@ pub const NO_CONTEXT: &str = "no_task_cpu_time_context";
 /// What to do about it.
 pub const NO_CONTEXT_HINT: &str = "its lines have no task, CPU or timestamp (tracefs option \
     context-info is off): record with `echo 1 > /sys/kernel/tracing/options/context-info`";
+/// Bad-line reason for a line whose event column is missing (its payload comes first).
+pub const NO_EVENT_NAME: &str = "no_event_name";
+/// Bad-line reason for a sched tracepoint line missing its `[CPU]` or time column.
+pub const NO_CPU_OR_TIME: &str = "no_cpu_or_time_column";
+/// What to do about either (perf script's default columns for tracepoints have them all).
+pub const PERF_COLUMNS_HINT: &str = "its lines lack the [CPU], time or event column: print \
+    them with perf's default columns, or `perf script -F comm,tid,cpu,time,event,trace`";
 const LATE_CPU_SUFFIX: &str = "_buffer_started_late";
 
 /// Warning key for a CPU whose events start late (its ring overwrote them): `cpu3_…`.
@@ -231,6 +238,9 @@ impl fmt::Display for ImportReport {
         }
         if self.bad.contains_key(RAW_COUNTER_STAMP) {
             writeln!(f, "  error: {RAW_COUNTER_HINT}")?;
+        }
+        if self.bad.contains_key(NO_EVENT_NAME) || self.bad.contains_key(NO_CPU_OR_TIME) {
+            writeln!(f, "  error: {PERF_COLUMNS_HINT}")?;
         }
         if self.bad.contains_key(NO_CONTEXT) {
             writeln!(f, "  error: {NO_CONTEXT_HINT}")?;
