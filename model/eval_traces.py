@@ -7,11 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+from collections import defaultdict
+
 from .atomic import replacing
-from .data import encode_runs
 from .errors import BadInput
-from .evaluate import (MODEL, SCORING, load_scorer, print_split, score_split, summarise,
-                       write_result)
+from .evaluate import MODEL, SCORING, load_scorer, print_split, summarise, write_result
+from .stream_score import score_trace
 from .baselines import BASELINES
 from .trace_file import read_meta
 from .trace_gaps import DESCRIBE, NO_STEPS, gaps
@@ -58,8 +59,14 @@ def main(args):
     t0 = time.time()
     scorer = load_scorer(args.model)
     rows = [trace_row(p) for p in expand(args.trace)]
-    seqs = encode_runs(".", rows, scorer.spec)   # paths as given, relative to here
-    by_wl, by_trace, by_cpu = score_split(scorer, seqs, scorer.spec)
+    by_wl, by_trace, by_cpu = (defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+                               for _ in range(3))
+    for r in rows:   # one at a time, each scored as it is encoded (model/stream_score.py)
+        for cpu, counts in score_trace(scorer, r["file"]).items():
+            for name, c in counts.items():
+                for acc in (by_wl[r["workload"]][name], by_trace[r["file"]][name],
+                            by_cpu[(r["file"], cpu)][name]):
+                    acc[:] = [a + b for a, b in zip(acc, c)]
     # What each trace lacks; one without steps is simply absent from the tallies.
     found = {}
     for r in rows:

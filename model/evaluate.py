@@ -59,14 +59,17 @@ class OnnxScorer:
         self.state_shape = (h[0], 1, h[2])
 
     def scores(self, seq):
-        h = np.zeros(self.state_shape, np.float32)
-        c = np.zeros_like(h)
+        return self.scores_from(seq, None)[0]
+
+    def scores_from(self, seq, state):
+        """Scores of seq's steps from `state` (None: zero), and the state after them."""
+        h, c = state if state is not None else (np.zeros(self.state_shape, np.float32),) * 2
         out = np.empty(seq.target.shape + (seq.cands.shape[1],), np.float32)
         for t in range(len(seq.target)):
             s, h, c = self.sess.run(None, {"step": seq.steps[t:t + 1], "cands": seq.cands[t:t + 1],
                                            "h": h, "c": c})
             out[t] = s[0]
-        return out
+        return out, (h, c)
 
 
 class TorchScorer:
@@ -78,9 +81,13 @@ class TorchScorer:
         self.spec = check_spec(spec, path)
 
     def scores(self, seq):
+        return self.scores_from(seq, None)[0]
+
+    def scores_from(self, seq, state):
         with self.torch.no_grad():
-            s, _ = self.net(self.torch.from_numpy(seq.steps)[None], self.torch.from_numpy(seq.cands)[None])
-        return s[0].numpy()
+            s, state = self.net(self.torch.from_numpy(seq.steps)[None],
+                                self.torch.from_numpy(seq.cands)[None], state)
+        return s[0].numpy(), state
 
 
 def load_scorer(path):

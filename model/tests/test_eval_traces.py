@@ -48,3 +48,23 @@ class EvalTraces(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StreamScoring(unittest.TestCase):
+    def test_chunks_score_as_one_pass(self):
+        """Scored a few steps per CPU at a time (state carried), a trace gets the counts that
+        model/evaluate.py's score_seq gives its whole sequences, for the model and every
+        baseline; the chunk size (97, not a divisor of anything) cuts through every CPU."""
+        from model.data import sequences_from_steps
+        from model.encoding import encode_trace
+        from model.evaluate import load_scorer, score_seq
+        from model.stream_score import score_trace
+        from types import SimpleNamespace
+        scorer = load_scorer(MODEL)
+        trace = ROOT / "data/small/traces/desktop_idle-2cpu-rep1.parquet"
+        whole = {}
+        for s in sequences_from_steps(encode_trace(trace, scorer.spec)):
+            self.assertGreater(len(s["target"]), 97 * 3)
+            whole[s["cpu"]] = {k: list(v) for k, v in
+                               score_seq(scorer, SimpleNamespace(**s), scorer.spec).items()}
+        self.assertEqual(score_trace(scorer, trace, chunk=97), whole)
