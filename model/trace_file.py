@@ -4,6 +4,8 @@ string, RFC 4180 quoting, then a trailing block of `# key=value` metadata lines)
 Python tool reads what `scx_oracle` writes and reads. Errors name the file and the problem."""
 from pathlib import Path
 
+import numpy as np
+
 from .errors import BadInput
 
 # Arrow types of the schema's columns (trace/SCHEMA.md, "Rows").
@@ -30,9 +32,41 @@ def read_table(path, columns=None):
         return _read_csv(path, columns)
     import pyarrow.parquet as pq
     try:
-        return pq.read_table(path, columns=columns)
+        table = pq.read_table(path, columns=columns)
     except Exception as e:
         raise BadInput(f"{path}: not a Parquet trace ({e})")
+    check_types(path, table)
+    return table
+
+
+def check_types(path, table):
+    """Column types as trace/src/reader/parquet.rs takes them, so both encoders read the same
+    files: the 64-bit columns as 64-bit integers; the 32-bit ones as any integer type (pyarrow,
+    polars and pandas write int64) whose values fit the schema's; strings as strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    for name in table.column_names:
+        want = TYPES.get(name)
+        if want is None:
+            continue
+        typ = table.schema.field(name).type
+        if pa.types.is_dictionary(typ):
+            typ = typ.value_type
+        if want == "string":
+            ok = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        elif want.endswith("64"):
+            ok = pa.types.is_integer(typ) and typ.bit_width == 64
+        else:
+            ok = pa.types.is_integer(typ)
+        if not ok:
+            raise BadInput(f"{path}: column {name} has type {typ}, expected {want}")
+        if want.endswith("32") and typ.bit_width == 64 and table.num_rows:
+            lo, hi = (pc.min_max(table.column(name))[k].as_py() for k in ("min", "max"))
+            bound = getattr(np, want)   # np.int32 / np.uint32
+            info = np.iinfo(bound)
+            for v in (lo, hi):
+                if v is not None and not info.min <= v <= info.max:
+                    raise BadInput(f"{path}: column {name}: value {v} does not fit its {want} type")
 
 
 def read_meta(path):

@@ -115,6 +115,50 @@ class EvalAgreement(unittest.TestCase):
                 self.assertNotIn("Traceback", out.stderr)
             self.assertFalse((d / "o.jsonl").exists())
 
+    def test_files_written_by_other_tools(self):
+        """A trace rewritten as pyarrow, polars or pandas write one (64-bit integers, large or
+        dictionary strings) scores the same in both; a float column, or a value that does not
+        fit its schema type, is refused by both, naming the column."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        t = pq.read_table(ROOT / "data/small/traces/stress_cpu-2cpu-rep1.parquet")
+
+        def top1s(path):
+            """(Rust's model top-1, Python's) on a rewritten copy of the trace."""
+            rust = run(self.bin, "eval", "--model", MODEL, path, check=False)
+            py = model_cli("eval", "--model", MODEL, "--trace", path, "--json-out",
+                           path.with_suffix(".json"))
+            self.assertEqual((rust.returncode, py.returncode), (0, 0), rust.stderr + py.stderr)
+            p = json.loads(path.with_suffix(".json").read_text())
+            return (round(json.loads(rust.stdout)["traces"][0]["top1"], 6),
+                    round(p["splits"]["traces"]["overall"]["model"]["top1"], 6))
+
+        def rewrite(path, conv):
+            cols = {f.name: conv(f, t[f.name]) for f in t.schema}
+            pq.write_table(pa.table(cols).replace_schema_metadata(t.schema.metadata), path)
+            return path
+
+        same = lambda f, c: c  # noqa: E731
+        wide = lambda f, c: (c.cast(pa.large_string()) if pa.types.is_string(f.type)  # noqa: E731
+                             else c.cast(pa.int64()) if pa.types.is_integer(f.type) else c)
+        dic = lambda f, c: c.dictionary_encode() if pa.types.is_string(f.type) else c  # noqa: E731
+        floats = lambda f, c: c.cast(pa.float64()) if f.name == "prev_pid" else c  # noqa: E731
+        big = lambda f, c: pa.array([2**40] * len(c), pa.int64()) if f.name == "next_pid" else c  # noqa: E731
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            want = top1s(rewrite(d / "same.parquet", same))
+            self.assertEqual(want[0], want[1])
+            for name, conv in (("wide", wide), ("dict", dic)):
+                self.assertEqual(top1s(rewrite(d / f"{name}.parquet", conv)), want, name)
+            for name, conv, says in (("floats", floats, "column prev_pid has type"),
+                                     ("big", big, "column next_pid: value 1099511627776 does not fit")):
+                path = rewrite(d / f"{name}.parquet", conv)
+                for out in (run(self.bin, "eval", "--model", MODEL, path, check=False),
+                            model_cli("eval", "--model", MODEL, "--trace", path)):
+                    self.assertNotEqual(out.returncode, 0, name)
+                    self.assertIn(says, out.stderr)
+                    self.assertNotIn("Traceback", out.stderr)
+
     def test_python_refuses_another_encoding_version(self):
         import onnx
         m = onnx.load(str(MODEL))

@@ -22,6 +22,9 @@ pub struct ParquetRows {
     reader: SerializedFileReader<File>,
     /// File column index of each of the first `COLUMNS_V1_0` of `COLUMNS`.
     col_idx: [usize; COLUMNS_V1_0],
+    /// Whether each 32-bit column is stored as INT64 (files written by other tools: pyarrow,
+    /// polars and pandas make integers 64-bit); its values must still fit the schema's type.
+    wide: [bool; COLUMNS_V1_0],
     /// File column index of `prev_runtime_ns` (None: a file from before it).
     runtime_col: Option<usize>,
     next_group: usize,
@@ -56,6 +59,7 @@ impl ParquetRows {
         };
         let schema = md.schema_descr();
         let mut col_idx = [0; COLUMNS_V1_0];
+        let mut wide = [false; COLUMNS_V1_0];
         let mut runtime_col = None;
         for (i, name) in COLUMNS.iter().enumerate() {
             let found = (0..schema.num_columns()).find(|&j| schema.column(j).name() == *name);
@@ -71,9 +75,14 @@ impl ParquetRows {
                 _ => PhysicalType::INT32,
             };
             let got = schema.column(j).physical_type();
-            if got != want {
+            let widened = want == PhysicalType::INT32 && got == PhysicalType::INT64;
+            if let Some(w) = wide.get_mut(i) {
+                *w = widened;
+            }
+            if got != want && !widened {
+                let or_wide = if want == PhysicalType::INT32 { " (or INT64)" } else { "" };
                 bail!(
-                    "{}: column {name} has type {got}, expected {want}",
+                    "{}: column {name} has type {got}, expected {want}{or_wide}",
                     path.display()
                 );
             }
@@ -86,6 +95,7 @@ impl ParquetRows {
             path: path.to_path_buf(),
             reader,
             col_idx,
+            wide,
             runtime_col,
             next_group: 0,
             buffered: VecDeque::new(),
@@ -118,7 +128,14 @@ impl ParquetRows {
         let n = rg.metadata().num_rows() as usize;
         let c = &self.col_idx;
         let ts = read_required::<Int64Type>(&*rg, c[0], n)?;
-        let cpu = read_required::<Int32Type>(&*rg, c[1], n)?;
+        let cpu = if self.wide[1] {
+            read_required::<Int64Type>(&*rg, c[1], n)?
+                .into_iter()
+                .map(|v| narrow(v, 1))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            read_required::<Int32Type>(&*rg, c[1], n)?
+        };
         let kind = read_required::<ByteArrayType>(&*rg, c[2], n)?;
         let mut evs: Vec<Event> = Vec::with_capacity(n);
         for i in 0..n {
@@ -127,12 +144,19 @@ impl ParquetRows {
             let k: EventKind = k.parse().map_err(|e: String| anyhow!("row {i}: {e}"))?;
             evs.push(Event::new(ts[i] as u64, cpu[i] as u32, k));
         }
+        let wide = self.wide;
+        let int32s = |col: usize| -> Result<Vec<Option<i32>>> {
+            if !wide[col] {
+                return read_optional::<Int32Type>(&*rg, c[col], n);
+            }
+            read_optional::<Int64Type>(&*rg, c[col], n)?
+                .into_iter()
+                .map(|v| v.map(|v| narrow(v, col)).transpose())
+                .collect()
+        };
         macro_rules! ints {
             ($col:expr, $field:ident, $conv:expr) => {
-                for (e, v) in evs
-                    .iter_mut()
-                    .zip(read_optional::<Int32Type>(&*rg, c[$col], n)?)
-                {
+                for (e, v) in evs.iter_mut().zip(int32s($col)?) {
                     e.$field = v.map($conv);
                 }
             };
@@ -166,6 +190,24 @@ impl ParquetRows {
         self.buffered.extend(evs);
         Ok(())
     }
+}
+
+/// An INT64 value of a 32-bit schema column, as that column stores it (unsigned columns as
+/// their bits), refused by name when it does not fit.
+fn narrow(v: i64, col: usize) -> Result<i32> {
+    let unsigned = matches!(col, 1 | 12 | 13); // cpu, nr_running, target_cpu
+    let fits = if unsigned {
+        u32::try_from(v).map(|u| u as i32).ok()
+    } else {
+        i32::try_from(v).ok()
+    };
+    fits.ok_or_else(|| {
+        anyhow!(
+            "column {}: value {v} does not fit its {} type",
+            COLUMNS[col],
+            if unsigned { "uint32" } else { "int32" }
+        )
+    })
 }
 
 fn to_short(b: &[u8], col: &str) -> Result<ShortStr> {
