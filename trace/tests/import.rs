@@ -568,10 +568,16 @@ fn a_seam_between_joined_recordings_is_kept_with_a_warning() {
 fn ftrace_without_context_info_is_named() {
     // tracefs with `options/context-info` off, as this host printed it.
     let text = b"# tracer: nop\n#\nsched_process_fork: comm=tv.sh pid=21868 child_comm=tv.sh child_pid=21947\nsched_wakeup_new: comm=tv.sh pid=21947 prio=120 target_cpu=000\nsched_switch: prev_comm=tv.sh prev_pid=21868 prev_prio=120 prev_state=S ==> next_comm=tv.sh next_pid=21947 next_prio=120\n";
-    let (r, ev) = import_bytes(ImportFormat::Ftrace, text);
+    let shown = all_bad(ImportFormat::Ftrace, text, trace::import::NO_CONTEXT, 3);
+    assert!(shown.contains("context-info"));
+}
+
+/// The report of an import where every event line is bad for `why`: nothing imported.
+fn all_bad(format: ImportFormat, text: &[u8], why: &str, n: u64) -> String {
+    let (r, ev) = import_bytes(format, text);
     assert!(ev.is_empty());
-    assert_eq!(r.bad, counts(&[(trace::import::NO_CONTEXT, 3)]));
-    assert!(r.to_string().contains("context-info"));
+    assert_eq!(r.bad, counts(&[(why, n)]));
+    r.to_string()
 }
 
 #[test]
@@ -591,9 +597,7 @@ fn perf_script_missing_columns_are_named() {
         (&no_cpu[..], trace::import::NO_CPU_OR_TIME),
         (&no_event[..], trace::import::NO_EVENT_NAME),
     ] {
-        let (r, ev) = import_bytes(ImportFormat::PerfSchedScript, text);
-        assert!(ev.is_empty());
-        assert_eq!(r.bad, counts(&[(why, 1)]));
-        assert!(r.to_string().contains("perf script -F comm,tid,cpu,time,event,trace"));
+        let shown = all_bad(ImportFormat::PerfSchedScript, text, why, 1);
+        assert!(shown.contains("perf script -F comm,tid,cpu,time,event,trace"));
     }
 }
