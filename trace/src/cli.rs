@@ -19,7 +19,7 @@ pub struct ImportArgs {
     /// Input text format.
     #[arg(long, value_enum)]
     pub format: ImportFormat,
-    /// Input text file.
+    /// Input text file (plain, or zstd-compressed: decompressed as it is read).
     pub input: PathBuf,
     /// Output trace file (.parquet or .csv).
     #[arg(short, long)]

@@ -601,3 +601,23 @@ fn perf_script_missing_columns_are_named() {
         assert!(shown.contains("perf script -F comm,tid,cpu,time,event,trace"));
     }
 }
+
+#[test]
+fn zstd_text_imports_as_it_streams_and_other_compressors_are_named() {
+    let dir = common::scratch_dir("compressed");
+    let plain = std::fs::read(data("perf_script_absolute.txt")).unwrap();
+    let zst = dir.join("t.txt.zst");
+    std::fs::write(&zst, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+    let (want, _) = run(ImportFormat::PerfSchedScript, "perf_script_absolute.txt");
+    let r = import_file(ImportFormat::PerfSchedScript, &zst, &dir.join("z.parquet"), &[]).unwrap();
+    assert_eq!((r.events_written, r.bad_lines()), (want.events_written, 0));
+    let (_, ev) = trace::read_trace(&dir.join("z.parquet")).unwrap();
+    assert_eq!(ev, run(ImportFormat::PerfSchedScript, "perf_script_absolute.txt").1);
+
+    let gz = dir.join("t.txt.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
+    let out = dir.join("g.parquet");
+    let err = import_file(ImportFormat::PerfSchedScript, &gz, &out, &[]).unwrap_err();
+    assert!(format!("{err:#}").contains("t.txt.gz is gzip-compressed"), "{err:#}");
+    assert!(!out.exists() && !dir.join("g.parquet.partial").exists());
+}

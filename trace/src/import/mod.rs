@@ -3,6 +3,7 @@
 //! could not parse (by reason, with the first few bad lines) and never stops at a bad line.
 
 mod clock;
+mod compressed;
 mod fields;
 mod ftrace;
 mod header;
@@ -15,8 +16,7 @@ mod stack;
 mod waking;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -206,15 +206,10 @@ pub fn import_file(
     output: &Path,
     extra: &[(String, String)],
 ) -> Result<ImportReport> {
-    let f = File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let text = compressed::open_text(input)?;
     let mut w = TraceWriter::create(output)?;
     let name = input.display().to_string();
-    let mut report = import_reader(
-        format,
-        BufReader::with_capacity(1 << 20, f),
-        &name,
-        &mut |e| w.write(e),
-    )?;
+    let mut report = import_reader(format, text, &name, &mut |e| w.write(e))?;
     if report.events_written == 0 || report.refused.is_some() {
         // Nothing imported (wrong --format, an empty file): no empty trace that a later
         // directory-wide eval or stats would pick up, and an earlier `output` stays as it was.
