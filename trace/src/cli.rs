@@ -5,10 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::import::{
-    import_file, ImportFormat, NO_CONTEXT, NO_CONTEXT_HINT, NO_CPU_OR_TIME, NO_EVENT_NAME,
-    PERF_COLUMNS_HINT, RAW_COUNTER_HINT, RAW_COUNTER_STAMP,
-};
+use crate::import::{import_file, ImportFormat};
 use crate::meta::parse_meta_pair;
 use crate::reader::ReadOptions;
 use crate::stats;
@@ -51,16 +48,9 @@ impl ImportArgs {
             );
         }
         if report.events_written == 0 {
-            let why = if report.bad.contains_key(RAW_COUNTER_STAMP) {
-                RAW_COUNTER_HINT.to_string()
-            } else if report.bad.contains_key(NO_EVENT_NAME)
-                || report.bad.contains_key(NO_CPU_OR_TIME)
-            {
-                PERF_COLUMNS_HINT.to_string()
-            } else if report.bad.contains_key(NO_CONTEXT) {
-                NO_CONTEXT_HINT.to_string()
-            } else {
-                format!("is --format {} right?", self.format)
+            let why = match report.bad_line_hints().next() {
+                Some(hint) => hint.to_string(),
+                None => format!("is --format {} right?", self.format),
             };
             bail!(
                 "{}: no events imported ({} lines read, {} bad), {} not written: {why}",

@@ -35,6 +35,13 @@ pub const NO_CPU_OR_TIME: &str = "no_cpu_or_time_column";
 /// What to do about either (perf script's default columns for tracepoints have them all).
 pub const PERF_COLUMNS_HINT: &str = "its lines lack the [CPU], time or event column: print \
     them with perf's default columns, or `perf script -F comm,tid,cpu,time,event,trace`";
+/// Bad-line reasons whose cause the user can fix, each with what to do about it: the report
+/// prints every one that applies, `scx_oracle import` ends with the first.
+const BAD_LINE_HINTS: [(&[&str], &str); 3] = [
+    (&[RAW_COUNTER_STAMP], RAW_COUNTER_HINT),
+    (&[NO_EVENT_NAME, NO_CPU_OR_TIME], PERF_COLUMNS_HINT),
+    (&[NO_CONTEXT], NO_CONTEXT_HINT),
+];
 const LATE_CPU_SUFFIX: &str = "_buffer_started_late";
 
 /// Warning key for a CPU whose events start late (its ring overwrote them): `cpu3_…`.
@@ -155,6 +162,14 @@ impl ImportReport {
         }
     }
 
+    /// What to do about this input's bad lines, where their reason says (`BAD_LINE_HINTS`).
+    pub fn bad_line_hints(&self) -> impl Iterator<Item = &'static str> + '_ {
+        BAD_LINE_HINTS
+            .iter()
+            .filter(|(reasons, _)| reasons.iter().any(|r| self.bad.contains_key(*r)))
+            .map(|(_, hint)| *hint)
+    }
+
     pub(crate) fn bad(&mut self, line: u64, why: &str, text: &[u8]) {
         *self.bad.entry(why.to_string()).or_default() += 1;
         if self.first_bad.len() < MAX_BAD_SAMPLES {
@@ -236,14 +251,8 @@ impl fmt::Display for ImportReport {
         if let Some(why) = &self.refused {
             writeln!(f, "  error: {why}")?;
         }
-        if self.bad.contains_key(RAW_COUNTER_STAMP) {
-            writeln!(f, "  error: {RAW_COUNTER_HINT}")?;
-        }
-        if self.bad.contains_key(NO_EVENT_NAME) || self.bad.contains_key(NO_CPU_OR_TIME) {
-            writeln!(f, "  error: {PERF_COLUMNS_HINT}")?;
-        }
-        if self.bad.contains_key(NO_CONTEXT) {
-            writeln!(f, "  error: {NO_CONTEXT_HINT}")?;
+        for hint in self.bad_line_hints() {
+            writeln!(f, "  error: {hint}")?;
         }
         for b in &self.first_bad {
             writeln!(f, "  {}:{}: {}: {}", self.input, b.line, b.reason, b.text)?;
