@@ -9,18 +9,20 @@ use crate::event::Event;
 pub struct PerfScript;
 
 /// The payload without the `ip sym (dso)` columns that `perf script -F ...,ip,sym` prints after
-/// it (`... next_prio=120 ffffffff82265908 __schedule`): from the last token of 8 to 16 hex
-/// digits that follows a number or `]` (where every payload ends) and has no `=` after it.
+/// it (`... next_prio=120 ffffffff82265908 __schedule`): cut at a token of 8 to 16 hex digits
+/// that follows a number or `]` (where every payload ends), has more after it, and comes after
+/// the payload's last `=`. Only the tokens after that `=` are looked at: this runs on every line.
 fn without_ip_sym(p: &[u8]) -> &[u8] {
     let mut end = p.len();
     while let Some(sp) = p[..end].iter().rposition(|&c| c == b' ') {
-        let tok_end = p[sp + 1..].iter().position(|&c| c == b' ').map_or(p.len(), |i| sp + 1 + i);
-        let tok = &p[sp + 1..tok_end];
+        let tok = &p[sp + 1..end];
+        if tok.contains(&b'=') {
+            break;
+        }
         let before = trim(&p[..sp]);
-        if (8..=16).contains(&tok.len())
+        if end < p.len()
+            && (8..=16).contains(&tok.len())
             && tok.iter().all(u8::is_ascii_hexdigit)
-            && tok_end < p.len()
-            && !p[sp..].contains(&b'=')
             && matches!(before.last(), Some(c) if c.is_ascii_digit() || *c == b']')
         {
             return before;
