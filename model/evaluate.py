@@ -137,11 +137,12 @@ def score_split(scorer, seqs, spec):
         for name, counts in score_seq(scorer, seq, spec).items():
             for acc in (by_wl[seq.workload][name], by_trace[seq.file][name],
                         by_cpu[(seq.file, seq.cpu)][name]):
-                _count(acc, counts)
+                add_counts(acc, counts)
     return by_wl, by_trace, by_cpu
 
 
-def _count(acc, counts):
+def add_counts(acc, counts):
+    """acc [steps, top-1, top-3] += counts."""
     for i, v in enumerate(counts):
         acc[i] += int(v)
 

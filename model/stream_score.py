@@ -11,7 +11,7 @@ import numpy as np
 from .baselines import identity_baselines, recent_wakeup_scores
 from .data import sequences_from_steps
 from .encoding import Encoder, read_events, spec_for_trace, trace_meta
-from .evaluate import MODEL, hits_guesses, hits_model
+from .evaluate import MODEL, add_counts, hits_guesses, hits_model
 
 CHUNK = 4096   # steps per CPU held at once
 
@@ -23,10 +23,7 @@ class CpuTally:
         self.prev, self.next = [], []                  # what the identity baselines read
 
     def add(self, name, n, h1, h3):
-        acc = self.counts[name]
-        acc[0] += n
-        acc[1] += int(h1)
-        acc[2] += int(h3)
+        add_counts(self.counts[name], (n, h1, h3))
 
 
 def _flush(cpu, t, scorer, spec):
