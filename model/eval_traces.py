@@ -1,19 +1,18 @@
 """`python -m model eval --trace T...`: the model next to every baseline on the same steps of any
 traces a user brings (.parquet or .csv files, or directories of *.parquet; no manifest needed), per CPU, per
 trace, per workload (the trace's `workload` metadata, else its file name) and overall."""
-import hashlib
 import json
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
-from collections import defaultdict
-
 from .atomic import replacing
-from .errors import BadInput
-from .evaluate import MODEL, SCORING, load_scorer, print_split, summarise, write_result
-from .stream_score import score_trace
 from .baselines import BASELINES
+from .errors import BadInput
+from .evaluate import (MODEL, SCORING, add_counts, load_scorer, print_split, summarise,
+                       write_result)
+from .stream_score import score_trace
 from .trace_file import read_meta
 from .trace_gaps import DESCRIBE, NO_STEPS, gaps
 
@@ -37,12 +36,10 @@ def expand(paths):
 
 
 def trace_row(path):
-    """A manifest-like row for one trace: its workload from the file metadata if it has one."""
+    """One trace as eval reports it: its file, and its workload from the file metadata if it
+    has one (else the file name)."""
     meta = read_meta(path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"file": str(path), "workload": meta.get("workload") or path.stem,
-            "repetition": int(meta.get("repetition", 0) or 0),
-            "vcpus": int(meta.get("vcpus", 0) or 0), "sha256": sha}
+    return {"file": str(path), "workload": meta.get("workload") or path.stem}
 
 
 def table(rows):
@@ -66,7 +63,7 @@ def main(args):
             for name, c in counts.items():
                 for acc in (by_wl[r["workload"]][name], by_trace[r["file"]][name],
                             by_cpu[(r["file"], cpu)][name]):
-                    acc[:] = [a + b for a, b in zip(acc, c)]
+                    add_counts(acc, c)
     # What each trace lacks; one without steps is simply absent from the tallies.
     found = {}
     for r in rows:
