@@ -52,7 +52,8 @@ impl Format {
             Ok(Format::Csv)
         } else {
             bail!(
-                "{}: unknown trace format (file name must end in .parquet or .csv)",
+                "{}: not a trace file name (.parquet or .csv); perf and ftrace text is \
+                 converted into one with `scx_oracle import`",
                 path.display()
             )
         }

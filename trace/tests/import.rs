@@ -621,3 +621,27 @@ fn zstd_text_imports_as_it_streams_and_other_compressors_are_named() {
     assert!(format!("{err:#}").contains("t.txt.gz is gzip-compressed"), "{err:#}");
     assert!(!out.exists() && !dir.join("g.parquet.partial").exists());
 }
+
+#[test]
+fn binary_recordings_are_named_with_the_command_that_prints_their_text() {
+    let dir = common::scratch_dir("binary");
+    let perf_data = [&b"PERFILE2"[..], &[0x68, 0, 0, 0, 0, 0, 0, 0], &[0xff; 64]].concat();
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("perf.data", perf_data.clone(), "perf sched script -i "),
+        ("perf.data.zst", zstd::encode_all(&perf_data[..], 3).unwrap(), "perf sched script -i "),
+        ("trace.dat", [&b"\x17\x08\x44tracing6\0"[..], &[0x10; 32]].concat(), "trace-cmd report -i "),
+        ("t.parquet", b"PAR1\x15\x04\x15\x80".to_vec(), "scx_oracle stats "),
+        ("t.bin", b"sched_switch\0\x01\x02".to_vec(), "a NUL byte at offset 12"),
+    ];
+    for (name, bytes, says) in cases {
+        let input = dir.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let out = dir.join("o.parquet");
+        std::fs::write(&out, b"kept").unwrap();
+        let err = import_file(ImportFormat::PerfSchedScript, &input, &out, &[]).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains(&format!("{} is ", input.display())) && err.contains(says), "{err}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"kept", "{name}: an earlier output was touched");
+        assert!(!dir.join("o.parquet.partial").exists());
+    }
+}

@@ -19,7 +19,7 @@ const NAMED: [(&[u8], &str, &str); 3] = [
 const ZSTD: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// `path` as text lines: plain, or decompressed when it is zstd; an error naming the
-/// compressor when it is another one.
+/// compressor when it is another one, or the recording when it is binary (recording.rs).
 pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
     let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut r = BufReader::with_capacity(BUF, f);
@@ -29,7 +29,12 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
     if head.starts_with(&ZSTD) {
         let d = zstd::stream::read::Decoder::with_buffer(r)
             .with_context(|| format!("{}: zstd stream", path.display()))?;
-        return Ok(Box::new(BufReader::with_capacity(BUF, d)));
+        let mut d = BufReader::with_capacity(BUF, d);
+        let head = d
+            .fill_buf()
+            .with_context(|| format!("{}: zstd stream", path.display()))?;
+        super::recording::refuse_binary(path, head)?;
+        return Ok(Box::new(d));
     }
     for (magic, name, undo) in NAMED {
         if head.starts_with(magic) {
@@ -40,5 +45,6 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
             );
         }
     }
+    super::recording::refuse_binary(path, head)?;
     Ok(Box::new(r))
 }

@@ -10,6 +10,7 @@ mod header;
 mod lines;
 mod payload;
 mod perf_script;
+mod recording;
 mod report;
 mod sched_map;
 mod stack;
