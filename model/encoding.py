@@ -368,7 +368,7 @@ class Encoder:
             t = self.learn(nxt, ev.get("next_prio"), ev.get("next_tgid"), ev.get("next_comm"))
             self.unqueue(nxt, t)
             t.state, t.cpu, t.last_in_ts = RUNNING, c, now
-        self.eevdf.switch(c, now, prev, first, nxt, runtime)
+        self.eevdf.switch(c, now, prev, first, nxt, runtime, ev.get("nr_running"))
         if not dead:
             self.touch(c, prev)
         self.touch(c, nxt)
@@ -430,6 +430,9 @@ def read_events(path):
 
 
 SLICE_META_KEY = "sched_base_slice_ns"
+# Which scheduler ran (`--meta scheduler=...`; `scx_oracle run` writes its policy): "fair",
+# or absent, is the kernel's fair class.
+SCHEDULER_META_KEY, FAIR = "scheduler", "fair"
 
 
 def trace_meta(path):
@@ -440,12 +443,18 @@ def trace_meta(path):
 def spec_for_trace(spec, meta):
     """The spec for one trace: the EEVDF estimate's slice is the kernel's own base slice when
     the trace's metadata has it (sched_base_slice_ns, written by `scx_oracle trace` where
-    debugfs is readable), else eevdf_slice_ns (oracle/src/spec.rs: Spec::for_trace)."""
+    debugfs is readable), else eevdf_slice_ns; and the kernel's run-queue count corrects the
+    estimate (eevdf_kernel_count) unless the metadata's `scheduler` names another scheduler
+    than the fair class (oracle/src/spec.rs: Spec::for_trace)."""
+    out = dict(spec)
     s = str(meta.get(SLICE_META_KEY, "")).strip()
-    if not re.fullmatch(r"[+-]?[0-9]+", s):   # what Rust's str::parse::<i64> takes (int() also
-        return spec                            # takes "1_400_000"); the encoders must agree
-    ns = int(s)
-    return dict(spec, eevdf_slice_ns=ns) if 0 < ns < 2**63 else spec
+    if re.fullmatch(r"[+-]?[0-9]+", s):   # what Rust's str::parse::<i64> takes (int() also
+        ns = int(s)                        # takes "1_400_000"); the encoders must agree
+        if 0 < ns < 2**63:
+            out["eevdf_slice_ns"] = ns
+    if meta.get(SCHEDULER_META_KEY, FAIR) not in ("", FAIR):
+        out["eevdf_kernel_count"] = 0
+    return out
 
 
 def encode_trace(path, spec, estimate=True):

@@ -49,7 +49,18 @@ class BadInput(unittest.TestCase):
         self.assertEqual(slice_of(" +2100000\n"), 2_100_000)
         for bad in ["", "0", "-5", "1_400_000", "1.4e6", "99999999999999999999"]:
             self.assertEqual(slice_of(bad), spec["eevdf_slice_ns"], bad)
-        self.assertIs(spec_for_trace(spec, {}), spec)
+        self.assertEqual(spec_for_trace(spec, {}), spec)
+
+    def test_the_kernels_count_is_read_only_under_the_fair_class(self):
+        # the same values as oracle/src/spec.rs's test
+        from model.encoding import load_spec, spec_for_trace
+        spec = load_spec()
+        count = lambda meta: spec_for_trace(spec, meta)["eevdf_kernel_count"]
+        self.assertEqual(spec["eevdf_kernel_count"], 1)
+        for meta, want in [({}, 1), ({"scheduler": ""}, 1), ({"scheduler": "fair"}, 1),
+                           ({"scheduler": "oracle"}, 0), ({"scheduler": "scx_oracle-fifo"}, 0),
+                           ({"scheduler": "Fair"}, 0), ({"scheduler": " fair"}, 0)]:
+            self.assertEqual(count(meta), want, meta)
 
     def test_cli_reports_without_traceback(self):
         with tempfile.TemporaryDirectory() as d:

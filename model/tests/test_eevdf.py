@@ -1,7 +1,7 @@
 """The EEVDF estimate on hand-computed cases; oracle/src/eevdf_tests.rs has the same ones
 (a_wakeup_charges_the_running_task_the_kernels_cpu_time,
-a_picked_task_past_the_average_is_moved_to_it, a_pick_splits_the_error_with_the_tasks_it_passed_over),
-so both sides give these numbers."""
+a_picked_task_past_the_average_is_moved_to_it, a_pick_splits_the_error_with_the_tasks_it_passed_over,
+the_kernels_count_drops_a_delayed_sleeper_it_dequeued), so both sides give these numbers."""
 import unittest
 
 from model.eevdf import Eevdf
@@ -10,7 +10,7 @@ from model.eevdf import Eevdf
 class WakeupChargeTest(unittest.TestCase):
     def test_a_wakeup_charges_the_running_task_the_kernels_cpu_time(self):
         x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                   "eevdf_passed_over_max": 0})
+                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1, 5_000)
         x.wakeup(2, 0, 1000, True)
@@ -26,7 +26,7 @@ class WakeupChargeTest(unittest.TestCase):
 class PickCorrectionTest(unittest.TestCase):
     def test_a_picked_task_past_the_average_is_moved_to_it(self):
         x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                   "eevdf_passed_over_max": 0})
+                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1)
         x.wakeup(2, 0, 0, True)
@@ -44,7 +44,7 @@ class PickCorrectionTest(unittest.TestCase):
         # and 3 moves back until it comes first (126); allowed none, nothing moves.
         def run(passed_over_max):
             x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                       "eevdf_passed_over_max": passed_over_max})
+                       "eevdf_passed_over_max": passed_over_max, "eevdf_kernel_count": 1})
             x.wakeup(1, 0, 0, True)
             x.switch(0, 0, 0, None, 1)
             x.wakeup(2, 0, 0, True)
@@ -55,6 +55,33 @@ class PickCorrectionTest(unittest.TestCase):
         self.assertEqual(got, {1: (1000, 1_501_000), 2: (125, 750_125), 3: (124, 750_124)})
         self.assertEqual(x.view(0, 1000).avg, 416)
         self.assertEqual(run(0)[1], {1: (1000, 1_501_000), 2: (0, 750_000), 3: (250, 750_250)})
+
+
+class KernelCountTest(unittest.TestCase):
+    def test_the_kernels_count_drops_a_delayed_sleeper_it_dequeued(self):
+        # 1 runs on CPU 0 from 0, 2 wakes new at 1000; at 3000 1 sleeps (v 3000, past the
+        # average 2000: the estimate keeps it delayed) and 2 takes the CPU. The switch record
+        # counts 2 tasks (1 delayed, 2) or 1 (the kernel dequeued 1: it was eligible). Then 1
+        # wakes at 4000 (2 charged to 2000): requeued with its lag of -500, or placed anew at
+        # the average with no lag and a whole slice.
+        def run(nr_running, kernel_count=1):
+            x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
+                       "eevdf_passed_over_max": 0, "eevdf_kernel_count": kernel_count})
+            x.wakeup(1, 0, 0, True)
+            x.switch(0, 0, 0, None, 1)
+            x.wakeup(2, 0, 1000, True)
+            x.switch(0, 3000, 1, "S", 2, None, nr_running)
+            e = x.ents[1]
+            after_switch = (e.delayed, e.cpu, e.vlag, x.view(0, 3000).avg)
+            x.wakeup(1, 0, 4000, False)
+            return after_switch, (e.v, e.dl, x.view(0, 4000).avg)
+        kept = ((True, 0, 0, 2000), (3000, 750_000, 2500))
+        dropped = ((False, -1, 0, 1000), (2000, 1_502_000, 2000))
+        self.assertEqual(run(None), kept)
+        self.assertEqual(run(2), kept)
+        self.assertEqual(run(1), dropped)
+        self.assertEqual(run(0), dropped)         # 2, just picked, is never dropped
+        self.assertEqual(run(1, kernel_count=0), kept)
 
 
 if __name__ == "__main__":

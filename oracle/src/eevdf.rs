@@ -134,6 +134,8 @@ struct Queues {
     lag_limit: i64,
     /// The most passed-over tasks a pick corrects (0: none; see `Eevdf::passed_over`).
     passed_over_max: usize,
+    /// Whether a switch's nr_running corrects the delayed sleepers (`Eevdf::drop_dequeued`).
+    kernel_count: bool,
     map: IntMap<u32, Queue>,
 }
 
@@ -314,15 +316,16 @@ pub struct Eevdf {
 }
 
 impl Eevdf {
-    /// `slice_ns`, `lag_limit_ns` and `passed_over_max` as in the spec (eevdf_slice_ns,
-    /// eevdf_lag_limit_ns, eevdf_passed_over_max).
-    pub fn new(slice_ns: i64, lag_limit_ns: i64, passed_over_max: usize) -> Eevdf {
+    /// `slice_ns`, `lag_limit_ns`, `passed_over_max` and `kernel_count` as in the spec
+    /// (eevdf_slice_ns, eevdf_lag_limit_ns, eevdf_passed_over_max, eevdf_kernel_count != 0).
+    pub fn new(slice_ns: i64, lag_limit_ns: i64, passed_over_max: usize, kernel_count: bool) -> Eevdf {
         Eevdf {
             ents: IntMap::default(),
             qs: Queues {
                 slice: slice_ns,
                 lag_limit: lag_limit_ns,
                 passed_over_max,
+                kernel_count,
                 map: IntMap::default(),
             },
         }
@@ -463,7 +466,9 @@ impl Eevdf {
     }
 
     /// `prev` leaves CPU `c` in state `first` (the prev_state's first byte: R, S, D, X, ...)
-    /// having run `runtime` ns in all (None: unknown), `nxt` takes it (0: idle).
+    /// having run `runtime` ns in all (None: unknown), `nxt` takes it (0: idle);
+    /// `nr_running`: the switch record's count of the CPU's run queue (None: unknown).
+    #[allow(clippy::too_many_arguments)]
     pub fn switch(
         &mut self,
         c: u32,
@@ -472,6 +477,7 @@ impl Eevdf {
         first: Option<u8>,
         nxt: i32,
         runtime: Option<u64>,
+        nr_running: Option<u32>,
     ) {
         let q = self.qs.get(c);
         if q.curr != prev {
@@ -502,6 +508,9 @@ impl Eevdf {
                 }
             }
             self.switch_out(c, prev, first);
+        }
+        if let Some(n) = nr_running.filter(|_| self.qs.kernel_count) {
+            self.drop_dequeued(c, nxt, n);
         }
         // delayed sleepers that became eligible would now be picked, and so dequeued (in pid
         // order, as Python's sorted(); each dequeue moves the average the next one leaves at)
@@ -545,6 +554,32 @@ impl Eevdf {
         let q = self.qs.get(c);
         q.curr = nxt;
         q.last = now;
+    }
+
+    /// What the kernel's count says: rq->nr_running counts every task on the run queue, the
+    /// one switched in and the delayed sleepers included, so where the estimate holds more
+    /// tasks on `c` than that, the extra are delayed sleepers the kernel has dequeued (a pick
+    /// would have run them: they were eligible). Those with the lowest virtual runtime leave,
+    /// with no lag (model/eevdf.py, `drop_dequeued`, says why and what it measured).
+    fn drop_dequeued(&mut self, c: u32, nxt: i32, nr_running: u32) {
+        let q = self.qs.get(c);
+        let count = q.members.len() + usize::from(nxt != 0 && !q.members.contains(&nxt));
+        let extra = count.saturating_sub(nr_running as usize);
+        if extra == 0 {
+            return;
+        }
+        let mut by_v: Vec<(i64, i32)> = q
+            .delayed
+            .iter()
+            .filter(|&&p| p != nxt)
+            .map(|&p| (self.ents[&p].v, p))
+            .collect();
+        by_v.sort_unstable();
+        for &(_, pid) in by_v.iter().take(extra) {
+            let e = self.ents.get_mut(&pid).expect("a delayed task has an entity");
+            self.qs.leave(pid, e, false);
+            e.vlag = 0;
+        }
     }
 
     /// The rest of what the kernel's pick says: every other eligible task queued on `c` has

@@ -7,7 +7,7 @@ use super::eevdf::{Eevdf, Entity, View};
 const NEW: bool = true;
 
 fn estimate() -> Eevdf {
-    Eevdf::new(1_500_000, 4_000_000, 0)
+    Eevdf::new(1_500_000, 4_000_000, 0, true)
 }
 
 fn ent(x: &Eevdf, pid: i32) -> Entity {
@@ -37,10 +37,10 @@ fn seen(v: &View, pids: &[i32]) -> Seen {
 fn one_sleeps_ineligible() -> Eevdf {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 1000, NEW, None, None); // 1 charged to 1000; 2 placed at the average, half a slice
     assert_eq!((ent(&x, 2).v, ent(&x, 2).dl), (1000, 751_000));
-    x.switch(0, 3000, 1, Some(b'S'), 2, None);
+    x.switch(0, 3000, 1, Some(b'S'), 2, None, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.v, e.dl, e.delayed, e.cpu),
@@ -132,7 +132,7 @@ fn requeue_of_a_delayed_sleeper_zeroes_a_positive_lag() {
 fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
     let mut x = one_sleeps_ineligible();
     // 2 runs to 5000 and is preempted (its slice renewed): average 4000 >= 1's 3000.
-    x.switch(0, 7000, 2, Some(b'R'), 2, None);
+    x.switch(0, 7000, 2, Some(b'R'), 2, None, None);
     let e = ent(&x, 1);
     assert_eq!(
         (e.cpu, e.delayed, e.vlag),
@@ -148,7 +148,7 @@ fn a_delayed_sleeper_leaves_at_a_switch_once_eligible_with_no_positive_lag() {
 fn migration_keeps_the_lag_and_the_relative_deadline() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 1000, NEW, None, None); // v 1000, deadline 751_000: 750_000 ahead
     x.wakeup(3, 1, 2000, NEW, None, None); // CPU 1: 3 alone at 0
                                // At 5000 1 has run to 5000, CPU 0's average is 3000: 2 leaves with lag 2000, placed on
@@ -183,7 +183,7 @@ fn a_negative_average_floors() {
     // to -2498 (truncation would say -2497).
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 1000, NEW, None, None);
     x.set_prio(3, 121);
     x.wakeup(3, 1, 2000, NEW, None, None);
@@ -207,7 +207,7 @@ fn a_view_renews_a_used_up_deadline_as_charging_would() {
     let v = view(&x, 0, now);
     assert_eq!(v.get(2).map(|q| (q.v, q.dl)), Some((751_000, 2_251_000)));
     assert_eq!(ent(&x, 2).dl, 751_000, "a view changes nothing");
-    x.switch(0, now, 2, Some(b'S'), 0, None);
+    x.switch(0, now, 2, Some(b'S'), 0, None, None);
     assert_eq!(ent(&x, 2).dl, 2_251_000, "charging renews it the same way");
 }
 
@@ -215,22 +215,22 @@ fn a_view_renews_a_used_up_deadline_as_charging_would() {
 fn the_kernels_charge_replaces_the_timestamps() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, Some(5_000)); // idle out; 1 in at v 0, its CPU time unknown
+    x.switch(0, 0, 0, None, 1, Some(5_000), None); // idle out; 1 in at v 0, its CPU time unknown
     x.wakeup(2, 0, 1000, NEW, None, None);
     // 1 preempted at 3000 having run 2500 ns in all: its first switch-out, so the time since
     // its switch-in charges it (3000), and from now on its CPU time is known.
-    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500));
+    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500), None);
     assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (3000, 2500));
     assert_eq!(ent(&x, 1).dl, 3000 + 1_500_000, "preempted: a new deadline");
     // 1 back in, past the average of 1 (3000) and 2 (2000): put at 2500
-    x.switch(0, 4000, 2, Some(b'R'), 1, Some(900));
+    x.switch(0, 4000, 2, Some(b'R'), 1, Some(900), None);
     // 1 runs 10_000 ns by the clock but the kernel charged it 4_000: v 2500 + 4000
-    x.switch(0, 14_000, 1, Some(b'S'), 2, Some(6_500));
+    x.switch(0, 14_000, 1, Some(b'S'), 2, Some(6_500), None);
     let e = ent(&x, 1);
     assert_eq!((e.v, e.runtime), (6500, 6500));
     // a CPU time that went backwards (another task's, a reused pid) is not believed
-    x.switch(0, 15_000, 2, Some(b'S'), 1, Some(900));
-    x.switch(0, 16_000, 1, Some(b'S'), 0, Some(10));
+    x.switch(0, 15_000, 2, Some(b'S'), 1, Some(900), None);
+    x.switch(0, 16_000, 1, Some(b'S'), 0, Some(10), None);
     assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (7500, 10));
 }
 
@@ -238,15 +238,15 @@ fn the_kernels_charge_replaces_the_timestamps() {
 fn a_real_time_task_ranks_first_outside_the_fair_sums() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.set_prio(9, 98); // SCHED_FIFO
     x.wakeup(9, 0, 1000, false, None, None);
     let v = view(&x, 0, 1000);
     // first, at the average, which is 1's alone
     assert_eq!(v.order().collect::<Vec<_>>(), vec![9, 1]);
     assert_eq!((v.avg, v.get(9).map(|q| (q.v, q.dl))), (1000, Some((1000, 1000))));
-    x.switch(0, 1000, 1, Some(b'R'), 9, None);
-    x.switch(0, 50_000, 9, Some(b'S'), 1, None);
+    x.switch(0, 1000, 1, Some(b'R'), 9, None, None);
+    x.switch(0, 50_000, 9, Some(b'S'), 1, None, None);
     assert_eq!(ent(&x, 9).cpu, None);
     let v = view(&x, 0, 50_000);
     assert_eq!(v.order().collect::<Vec<_>>(), vec![1]);
@@ -258,7 +258,7 @@ fn the_pick_sees_a_blocking_prev_gone_or_delayed() {
     let x = {
         let mut x = estimate();
         x.wakeup(1, 0, 0, NEW, None, None);
-        x.switch(0, 0, 0, None, 1, None);
+        x.switch(0, 0, 0, None, 1, None, None);
         x.wakeup(2, 0, 1000, NEW, None, None); // 2 at 1000
         x.wakeup(3, 0, 2000, NEW, None, None); // 3 at the average of 1 (2000) and 2 (1000): 1500
         x
@@ -282,11 +282,11 @@ fn the_pick_sees_a_blocking_prev_gone_or_delayed() {
 fn a_wakeup_charges_the_running_task_the_kernels_cpu_time() {
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, Some(5_000));
+    x.switch(0, 0, 0, None, 1, Some(5_000), None);
     x.wakeup(2, 0, 1000, NEW, None, None); // by the clock: 1 at 1000, 2 placed there
-    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500)); // 1 at 3000, its CPU time now known
+    x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500), None); // 1 at 3000, its CPU time now known
     // 2 at 2000 by the clock; 1 back in at 4000, past the average (2500), so put there
-    x.switch(0, 4000, 2, Some(b'R'), 1, None);
+    x.switch(0, 4000, 2, Some(b'R'), 1, None, None);
     // 3 wakes at 14_000 while 1 runs: the record says 1 has had 6_500 ns of CPU in all, 4_000
     // since it came back, so 1 is at 6500 (the clock would say 12_500) and 3 is placed at the
     // average of 1 and 2, (6500 + 2000) / 2.
@@ -306,12 +306,12 @@ fn a_picked_task_past_the_average_is_moved_to_it() {
     // 20_500, and the average follows: (11_000 + 20_500) / 2.
     let mut x = estimate();
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 0, NEW, None, None);
-    x.switch(0, 10_000, 1, Some(b'R'), 2, None);
-    x.switch(0, 40_000, 2, Some(b'R'), 1, None); // 1 (10_000) is eligible: left alone
+    x.switch(0, 10_000, 1, Some(b'R'), 2, None, None);
+    x.switch(0, 40_000, 2, Some(b'R'), 1, None, None); // 1 (10_000) is eligible: left alone
     assert_eq!(ent(&x, 1).v, 10_000);
-    x.switch(0, 41_000, 1, Some(b'R'), 2, None);
+    x.switch(0, 41_000, 1, Some(b'R'), 2, None, None);
     assert_eq!(ent(&x, 2).v, 20_500);
     assert_eq!(view(&x, 0, 41_000).avg, 15_750);
 }
@@ -319,12 +319,12 @@ fn a_picked_task_past_the_average_is_moved_to_it() {
 /// 1 runs on CPU 0 from 0, 2 wakes new at 0, 3 at 500 (each at the average, half a slice to its
 /// deadline); at 1000 1 is preempted (charged to 1000, a new deadline) and the kernel picks 3.
 fn three_picked_over_two(passed_over_max: usize) -> Eevdf {
-    let mut x = Eevdf::new(1_500_000, 4_000_000, passed_over_max);
+    let mut x = Eevdf::new(1_500_000, 4_000_000, passed_over_max, true);
     x.wakeup(1, 0, 0, NEW, None, None);
-    x.switch(0, 0, 0, None, 1, None);
+    x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 0, NEW, None, None);
     x.wakeup(3, 0, 500, NEW, None, None);
-    x.switch(0, 1000, 1, Some(b'R'), 3, None);
+    x.switch(0, 1000, 1, Some(b'R'), 3, None, None);
     x
 }
 
@@ -343,4 +343,36 @@ fn a_pick_splits_the_error_with_the_tasks_it_passed_over() {
     // Not allowed (the bound is 0): the estimate keeps its values.
     let x = three_picked_over_two(0);
     assert_eq!((pvd(&x, 2), pvd(&x, 3)), ((0, 750_000), (250, 750_250)));
+}
+
+/// [`one_sleeps_ineligible`] with the switch record's count at 3000 (`nr_running`), then 1
+/// woken on CPU 0 at 4000: (delayed, cpu, vlag, average) after the switch, (v, dl, average)
+/// after the wakeup.
+fn counted(nr_running: Option<u32>, kernel_count: bool) -> ((bool, Option<u32>, i64, i64), (i64, i64, i64)) {
+    let mut x = Eevdf::new(1_500_000, 4_000_000, 0, kernel_count);
+    x.wakeup(1, 0, 0, NEW, None, None);
+    x.switch(0, 0, 0, None, 1, None, None);
+    x.wakeup(2, 0, 1000, NEW, None, None);
+    x.switch(0, 3000, 1, Some(b'S'), 2, None, nr_running);
+    let e = ent(&x, 1);
+    let after_switch = (e.delayed, e.cpu, e.vlag, view(&x, 0, 3000).avg);
+    x.wakeup(1, 0, 4000, false, None, None);
+    let e = ent(&x, 1);
+    (after_switch, (e.v, e.dl, view(&x, 0, 4000).avg))
+}
+
+#[test]
+fn the_kernels_count_drops_a_delayed_sleeper_it_dequeued() {
+    // model/tests/test_eevdf.py has the same case. 1 sleeps at 3000 past the average (3000 to
+    // 2000): the estimate keeps it delayed. A count of 2 (1 delayed, 2 running) agrees; a count
+    // of 1 says the kernel dequeued it, so it was eligible: it leaves with no lag, and its
+    // wakeup places it at the average (2000) with a whole slice instead of requeueing it with
+    // its lag of -500.
+    let kept = ((true, Some(0), 0, 2000), (3000, 750_000, 2500));
+    let dropped = ((false, None, 0, 1000), (2000, 1_502_000, 2000));
+    assert_eq!(counted(None, true), kept);
+    assert_eq!(counted(Some(2), true), kept);
+    assert_eq!(counted(Some(1), true), dropped);
+    assert_eq!(counted(Some(0), true), dropped, "2, just picked, is never dropped");
+    assert_eq!(counted(Some(1), false), kept, "off where another scheduler ran");
 }

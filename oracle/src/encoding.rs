@@ -300,6 +300,7 @@ impl Encoder {
                 spec.eevdf_slice_ns,
                 spec.eevdf_lag_limit_ns,
                 spec.eevdf_passed_over_max,
+                spec.eevdf_kernel_count != 0,
             ),
             view: View::default(),
             view_trusted: false,
@@ -837,7 +838,7 @@ impl Encoder {
             t.last_in_ts = now;
         }
         self.eevdf
-            .switch(c, now, prev, first, nxt, ev.prev_runtime_ns);
+            .switch(c, now, prev, first, nxt, ev.prev_runtime_ns, ev.nr_running);
         if !dead {
             self.touch(c, prev);
         }

@@ -270,6 +270,12 @@ mod tests {
         // A host that does not show its slice (debugfs unreadable) keeps the model's default.
         let live = LiveModel::recent_wakeup().unwrap().on_host(&TraceMeta::new("live")).unwrap();
         assert_eq!(live.enc.spec().eevdf_slice_ns, compiled.eevdf_slice_ns);
+        assert_eq!(live.enc.spec().eevdf_kernel_count, 1);
+        // `scx_oracle run` names its policy as the scheduler: the kernel's run-queue counts are
+        // sched_ext's then, with no delayed sleepers, and the estimate does not read them.
+        let ours = host_with_slice("1400000").with(trace::meta::SCHEDULER_KEY, "scx_oracle-oracle").unwrap();
+        let live = LiveModel::recent_wakeup().unwrap().on_host(&ours).unwrap();
+        assert_eq!(live.enc.spec().eevdf_kernel_count, 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 8;
+pub const ENCODING_VERSION: u32 = 9;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -40,6 +40,9 @@ pub struct Spec {
     /// A pick corrects the estimate where at most this many other tasks were eligible with an
     /// earlier deadline (0: never).
     pub eevdf_passed_over_max: usize,
+    /// A switch's nr_running drops the delayed sleepers the kernel no longer counts (1), or
+    /// not (0: set by `for_trace` where another scheduler than the fair class ran).
+    pub eevdf_kernel_count: u32,
     /// The estimate is trusted on a CPU while at most `eevdf_trust_max_misses` of the last
     /// `eevdf_trust_window` (<= 32) tasks picked there were not eligible in it.
     pub eevdf_trust_window: u32,
@@ -84,10 +87,14 @@ impl Spec {
 
     /// This spec for one trace: the EEVDF estimate's slice is the kernel's own base slice
     /// when the trace's metadata has it (`sched_base_slice_ns`, written by `scx_oracle
-    /// trace` where debugfs is readable), else `eevdf_slice_ns`. model/encoding.py's
-    /// `spec_for_trace` is the same rule.
+    /// trace` where debugfs is readable), else `eevdf_slice_ns`; and the kernel's run-queue
+    /// count corrects the estimate unless the metadata's `scheduler` names another scheduler
+    /// than the fair class. model/encoding.py's `spec_for_trace` is the same rule.
     pub fn for_trace(&self, meta: &trace::TraceMeta) -> Spec {
         let mut spec = self.clone();
+        if !matches!(meta.get(trace::meta::SCHEDULER_KEY), None | Some("" | trace::meta::FAIR)) {
+            spec.eevdf_kernel_count = 0;
+        }
         if let Some(ns) = meta
             .get(trace::meta::BASE_SLICE_KEY)
             .and_then(|v| v.trim().parse::<i64>().ok())
@@ -186,6 +193,32 @@ mod tests {
             assert_eq!(slice(bad), spec.eevdf_slice_ns, "{bad:?}");
         }
         assert_eq!(spec.for_trace(&trace::TraceMeta::new("t")), spec);
+    }
+
+    /// The same values as model/tests/test_bad_input.py's count test.
+    #[test]
+    fn the_kernels_count_is_read_only_under_the_fair_class() {
+        let spec = Spec::compiled();
+        assert_eq!(spec.eevdf_kernel_count, 1);
+        let count = |v: Option<&str>| {
+            let m = trace::TraceMeta::new("t");
+            let m = match v {
+                Some(v) => m.with(trace::meta::SCHEDULER_KEY, v).unwrap(),
+                None => m,
+            };
+            spec.for_trace(&m).eevdf_kernel_count
+        };
+        for (v, want) in [
+            (None, 1),
+            (Some(""), 1),
+            (Some("fair"), 1),
+            (Some("oracle"), 0),
+            (Some("scx_oracle-fifo"), 0),
+            (Some("Fair"), 0),
+            (Some(" fair"), 0),
+        ] {
+            assert_eq!(count(v), want, "{v:?}");
+        }
     }
 
     #[test]

@@ -118,7 +118,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let slice_ns = args.slice_us * 1000;
     let model = args.model.clone().unwrap_or_else(crate::model_reload::bundled_model);
     // Read once: the live estimate and the recording's metadata must name the same slice.
-    let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?;
+    // Ours is the scheduler that runs: the estimate must not read the kernel's run-queue
+    // counts as the fair class's (no delayed sleepers under sched_ext), nor a later
+    // encode/eval of the recording.
+    let meta = LiveEvents::meta(&format!("run --policy {}", args.policy))?
+        .with(trace::meta::SCHEDULER_KEY, format!("scx_oracle-{}", args.policy))?;
     let cfg = PolicyConfig {
         slice_ns,
         nr_cpus,

@@ -16,18 +16,19 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// The bundled model with its one-digit encoding version metadata changed to 9 (same length,
-/// so the protobuf framing stays valid).
-fn wrong_spec_model() -> PathBuf {
+/// The bundled model with its one-digit encoding version metadata changed to another digit
+/// (same length, so the protobuf framing stays valid), and that digit.
+fn wrong_spec_model() -> (PathBuf, char) {
     let mut bytes = std::fs::read(bundled()).unwrap();
     let key = b"scx_oracle.encoding_version";
     let at = bytes.windows(key.len()).position(|w| w == key).expect("version key in the model");
     // key bytes, then field 2 (tag 0x12), length 1, the value.
     let v = at + key.len();
     assert_eq!(&bytes[v..v + 2], b"\x12\x01", "a one-digit version value follows its key");
-    assert!(bytes[v + 2].is_ascii_digit() && bytes[v + 2] != b'9');
-    bytes[v + 2] = b'9';
-    scratch("wrong_spec.onnx", &bytes)
+    assert!(bytes[v + 2].is_ascii_digit());
+    let wrong = if bytes[v + 2] == b'9' { b'8' } else { b'9' };
+    bytes[v + 2] = wrong;
+    (scratch("wrong_spec.onnx", &bytes), wrong as char)
 }
 
 fn run(args: &[&str]) -> (i32, String) {
@@ -38,10 +39,10 @@ fn run(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn a_model_with_another_encoding_is_refused_before_attach() {
-    let m = wrong_spec_model();
+    let (m, wrong) = wrong_spec_model();
     let (code, text) = run(&["run", "--policy", "oracle", "--model", m.to_str().unwrap(), "--duration", "1"]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("wrong_spec.onnx") && text.contains("encoding version 9"), "{text}");
+    assert!(text.contains("wrong_spec.onnx") && text.contains(&format!("encoding version {wrong}")), "{text}");
     assert!(!text.contains("sched_ext"), "refused for the kernel, not the model: {text}");
     assert_eq!(text.trim().lines().count(), 1, "one line: {text}");
 }

@@ -29,6 +29,12 @@ pub const RESERVED_KEYS: [&str; 6] = [
 /// (`scx_oracle trace`: debugfs). The encoders' EEVDF estimate uses it (see SCHEMA.md).
 pub const BASE_SLICE_KEY: &str = "sched_base_slice_ns";
 
+/// Which scheduler ran while the trace was recorded (`--meta scheduler=...`; `scx_oracle
+/// run` writes its policy's name). [`FAIR`], or no key, is the kernel's fair class: only
+/// then does the encoders' EEVDF estimate read the switch records' nr_running (SCHEMA.md).
+pub const SCHEDULER_KEY: &str = "scheduler";
+pub const FAIR: &str = "fair";
+
 /// Key of the loss report: a JSON array of [`LossSpan`]s (absent when nothing was lost
 /// or the producer cannot tell when).
 pub const LOSSES_KEY: &str = "events_lost_detail";
