@@ -628,7 +628,7 @@ fn binary_recordings_are_named_with_the_command_that_prints_their_text() {
     let perf_data = [&b"PERFILE2"[..], &[0x68, 0, 0, 0, 0, 0, 0, 0], &[0xff; 64]].concat();
     let cases: [(&str, Vec<u8>, &str); 5] = [
         ("perf.data", perf_data.clone(), "perf sched script -i "),
-        ("perf.data.zst", zstd::encode_all(&perf_data[..], 3).unwrap(), "perf sched script -i "),
+        ("perf.data.zst", zstd::encode_all(&perf_data[..], 3).unwrap(), "perf.data.zst` undoes it): "),
         ("trace.dat", [&b"\x17\x08\x44tracing6\0"[..], &[0x10; 32]].concat(), "trace-cmd report -i "),
         ("t.parquet", b"PAR1\x15\x04\x15\x80".to_vec(), "scx_oracle stats "),
         ("t.bin", b"sched_switch\0\x01\x02".to_vec(), "a NUL byte at offset 12"),

@@ -26,25 +26,40 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
     let head = r
         .fill_buf()
         .with_context(|| format!("reading {}", path.display()))?;
-    if head.starts_with(&ZSTD) {
+    let zstd = head.starts_with(&ZSTD);
+    let mut text: Box<dyn BufRead> = if zstd {
         let d = zstd::stream::read::Decoder::with_buffer(r)
             .with_context(|| format!("{}: zstd stream", path.display()))?;
-        let mut d = BufReader::with_capacity(BUF, d);
-        let head = d
-            .fill_buf()
-            .with_context(|| format!("{}: zstd stream", path.display()))?;
-        super::recording::refuse_binary(path, head)?;
-        return Ok(Box::new(d));
-    }
-    for (magic, name, undo) in NAMED {
-        if head.starts_with(magic) {
-            bail!(
-                "{0} is {name}-compressed: decompress it first (`{undo} {0}`), or recompress it \
-                 with zstd, which import reads as it is",
-                path.display()
-            );
+        Box::new(BufReader::with_capacity(BUF, d))
+    } else {
+        for (magic, name, undo) in NAMED {
+            if head.starts_with(magic) {
+                bail!(
+                    "{0} is {name}-compressed: decompress it first (`{undo} {0}`), or recompress \
+                     it with zstd, which import reads as it is",
+                    path.display()
+                );
+            }
         }
+        Box::new(r)
+    };
+    // What the text would start with, decompressed: a binary recording is named (recording.rs).
+    let head = text
+        .fill_buf()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !zstd {
+        return super::recording::refuse_binary(path, head).map(|()| text);
     }
-    super::recording::refuse_binary(path, head)?;
-    Ok(Box::new(r))
+    // The commands a refusal names read the decompressed file: `zstd -dk` names it without .zst.
+    let plain = match path.extension() {
+        Some(e) if e == "zst" => path.with_extension(""),
+        _ => path.to_path_buf(),
+    };
+    super::recording::refuse_binary(&plain, head).map_err(|e| {
+        e.context(format!(
+            "{0} is zstd-compressed (`zstd -dk {0}` undoes it)",
+            path.display()
+        ))
+    })?;
+    Ok(text)
 }

@@ -7,29 +7,23 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-/// Magic bytes at the start of each recording, what it is, and what to do with it (`{0}` is
-/// the file).
-const KNOWN: [(&[u8], &str, &str); 4] = [
+/// Magic bytes at the start of each recording (any of them), what it is, and what to do with
+/// it (`{0}` is the file).
+const KNOWN: [(&[&[u8]], &str, &str); 3] = [
     (
-        b"PERFILE2",
+        &[b"PERFILE2", b"2ELIFREP"], // the second: written by a big-endian machine
         "a perf.data recording (binary)",
         "print it as text first (`perf sched script -i {0} > {0}.txt`) and import that with \
          --format perf-sched-script",
     ),
     (
-        b"2ELIFREP", // written by a big-endian machine
-        "a perf.data recording (binary)",
-        "print it as text first (`perf sched script -i {0} > {0}.txt`) and import that with \
-         --format perf-sched-script",
-    ),
-    (
-        b"\x17\x08\x44tracing",
+        &[b"\x17\x08\x44tracing"],
         "a trace-cmd recording (binary)",
         "print it as text first (`trace-cmd report -i {0} > {0}.txt`) and import that with \
          --format ftrace",
     ),
     (
-        b"PAR1",
+        &[b"PAR1"],
         "a Parquet file (what import writes)",
         "a trace file is used as it is (`scx_oracle stats {0}`, `scx_oracle eval --model M \
          --trace {0}`)",
@@ -42,8 +36,8 @@ const SNIFF: usize = 64 * 1024;
 /// Refuses `head` (the first bytes of `path`, after decompression) when it is not text.
 pub(crate) fn refuse_binary(path: &Path, head: &[u8]) -> Result<()> {
     let name = path.display().to_string();
-    for (magic, what, todo) in KNOWN {
-        if head.starts_with(magic) {
+    for (magics, what, todo) in KNOWN {
+        if magics.iter().any(|m| head.starts_with(m)) {
             bail!("{name} is {what}, not text: {}", todo.replace("{0}", &name));
         }
     }
