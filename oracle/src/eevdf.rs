@@ -318,7 +318,12 @@ pub struct Eevdf {
 impl Eevdf {
     /// `slice_ns`, `lag_limit_ns`, `passed_over_max` and `kernel_count` as in the spec
     /// (eevdf_slice_ns, eevdf_lag_limit_ns, eevdf_passed_over_max, eevdf_kernel_count != 0).
-    pub fn new(slice_ns: i64, lag_limit_ns: i64, passed_over_max: usize, kernel_count: bool) -> Eevdf {
+    pub fn new(
+        slice_ns: i64,
+        lag_limit_ns: i64,
+        passed_over_max: usize,
+        kernel_count: bool,
+    ) -> Eevdf {
         Eevdf {
             ents: IntMap::default(),
             qs: Queues {
@@ -565,18 +570,23 @@ impl Eevdf {
         let q = self.qs.get(c);
         let count = q.members.len() + usize::from(nxt != 0 && !q.members.contains(&nxt));
         let extra = count.saturating_sub(nr_running as usize);
-        if extra == 0 {
-            return;
-        }
-        let mut by_v: Vec<(i64, i32)> = q
-            .delayed
-            .iter()
-            .filter(|&&p| p != nxt)
-            .map(|&p| (self.ents[&p].v, p))
-            .collect();
-        by_v.sort_unstable();
-        for &(_, pid) in by_v.iter().take(extra) {
-            let e = self.ents.get_mut(&pid).expect("a delayed task has an entity");
+        // One lowest (v, pid) at a time, no sorted copy on this per-switch path: a leaving task
+        // moves no other one's v, so this takes what Python's sorted()[:extra] takes.
+        for _ in 0..extra {
+            let ents = &self.ents;
+            let lowest = self
+                .qs
+                .get(c)
+                .delayed
+                .iter()
+                .copied()
+                .filter(|&p| p != nxt)
+                .min_by_key(|&p| (ents[&p].v, p));
+            let Some(pid) = lowest else { break };
+            let e = self
+                .ents
+                .get_mut(&pid)
+                .expect("a delayed task has an entity");
             self.qs.leave(pid, e, false);
             e.vlag = 0;
         }
