@@ -3,7 +3,8 @@
 Splits never cut a run: for each workload not held out, its last repetition is the test run
 ("seen" workloads, held-out repetitions), the one before it validates (early stopping), the rest
 train. Held-out workloads are used only for the "unseen" test. Encoded traces are cached under
-.cache/model/ keyed by the trace's sha256 and the encoding spec, compressed (data/small's training
+.cache/model/ keyed by the trace's sha256, the encoding spec and the encoder's source (a change
+to the estimate's rules that keeps the spec must not reuse the old encodings), compressed (data/small's training
 encodings: 8.8 GB raw, 0.54 GB compressed) and kept to CACHE_MAX_BYTES by dropping the least
 recently used, so entries left by older encodings or re-recorded traces do not fill the disk.
 """
@@ -78,8 +79,16 @@ def split_runs(files, holdout=DEFAULT_HOLDOUT):
     return out
 
 
+# What the encoded steps are a function of, besides the trace and the spec.
+ENCODER_SOURCES = ("encoding.py", "eevdf.py", "trace_file.py")
+
+
 def spec_hash(spec):
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    """The cache key of an encoding: the spec and the source of the code that applies it."""
+    h = hashlib.sha256(json.dumps(spec, sort_keys=True).encode())
+    for name in ENCODER_SOURCES:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _encode_file(args):

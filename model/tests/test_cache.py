@@ -6,7 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data import _load_cache, _save_cache, prune_cache
+from unittest import mock
+
+from model import data
+from model.data import _load_cache, _save_cache, prune_cache, spec_hash
+from model.encoding import load_spec
 
 
 class CacheTest(unittest.TestCase):
@@ -56,6 +60,18 @@ class CacheTest(unittest.TestCase):
         prune_cache(self.dir, 10)
         self.assertFalse(a.exists())
         self.assertTrue(b.exists())
+
+    def test_the_key_follows_the_encoder_source_as_well_as_the_spec(self):
+        # An edit to the estimate's rules that keeps the spec must not reuse old encodings.
+        spec = load_spec()
+        rules = self.dir / "eevdf.py"
+        rules.write_text("rule = 1\n")
+        with mock.patch.object(data, "ENCODER_SOURCES", data.ENCODER_SOURCES + (str(rules),)):
+            before = spec_hash(spec)
+            self.assertEqual(spec_hash(spec), before)
+            rules.write_text("rule = 2\n")
+            self.assertNotEqual(spec_hash(spec), before)
+            self.assertNotEqual(spec_hash(dict(spec, eevdf_passed_over_max=0)), spec_hash(spec))
 
 
 if __name__ == "__main__":
