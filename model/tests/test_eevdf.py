@@ -10,7 +10,8 @@ from model.eevdf import Eevdf
 class WakeupChargeTest(unittest.TestCase):
     def test_a_wakeup_charges_the_running_task_the_kernels_cpu_time(self):
         x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1})
+                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1,
+                   "eevdf_keep_preempted_deadline": 1})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1, 5_000)
         x.wakeup(2, 0, 1000, True)
@@ -26,7 +27,8 @@ class WakeupChargeTest(unittest.TestCase):
 class PickCorrectionTest(unittest.TestCase):
     def test_a_picked_task_past_the_average_is_moved_to_it(self):
         x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1})
+                   "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1,
+                   "eevdf_keep_preempted_deadline": 1})
         x.wakeup(1, 0, 0, True)
         x.switch(0, 0, 0, None, 1)
         x.wakeup(2, 0, 0, True)
@@ -44,17 +46,19 @@ class PickCorrectionTest(unittest.TestCase):
         # and 3 moves back until it comes first (126); allowed none, nothing moves.
         def run(passed_over_max):
             x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                       "eevdf_passed_over_max": passed_over_max, "eevdf_kernel_count": 1})
+                       "eevdf_passed_over_max": passed_over_max, "eevdf_kernel_count": 1,
+                   "eevdf_keep_preempted_deadline": 1})
             x.wakeup(1, 0, 0, True)
             x.switch(0, 0, 0, None, 1)
             x.wakeup(2, 0, 0, True)
             x.wakeup(3, 0, 500, True)
-            x.switch(0, 1000, 1, "R", 3)       # 1 preempted: charged to 1000, a new deadline
+            x.switch(0, 1000, 1, "R", 3)       # 1 preempted by 3, woken since 1 switched in,
+            # charged to 1000, its slice not used up: it keeps its deadline
             return x, {p: (x.ents[p].v, x.ents[p].dl) for p in (1, 2, 3)}
         x, got = run(1)
-        self.assertEqual(got, {1: (1000, 1_501_000), 2: (125, 750_125), 3: (124, 750_124)})
+        self.assertEqual(got, {1: (1000, 750_000), 2: (125, 750_125), 3: (124, 750_124)})
         self.assertEqual(x.view(0, 1000).avg, 416)
-        self.assertEqual(run(0)[1], {1: (1000, 1_501_000), 2: (0, 750_000), 3: (250, 750_250)})
+        self.assertEqual(run(0)[1], {1: (1000, 750_000), 2: (0, 750_000), 3: (250, 750_250)})
 
 
 class KernelCountTest(unittest.TestCase):
@@ -66,7 +70,8 @@ class KernelCountTest(unittest.TestCase):
         # the average with no lag and a whole slice.
         def run(nr_running, kernel_count=1):
             x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
-                       "eevdf_passed_over_max": 0, "eevdf_kernel_count": kernel_count})
+                       "eevdf_passed_over_max": 0, "eevdf_kernel_count": kernel_count,
+                       "eevdf_keep_preempted_deadline": 1})
             x.wakeup(1, 0, 0, True)
             x.switch(0, 0, 0, None, 1)
             x.wakeup(2, 0, 1000, True)
@@ -83,6 +88,36 @@ class KernelCountTest(unittest.TestCase):
         self.assertEqual(run(0), dropped)         # 2, just picked, is never dropped
         self.assertEqual(run(1, kernel_count=0), kept)
 
+    def test_a_wakeup_preemption_keeps_a_deadline_the_charges_say_is_not_used_up(self):
+        # CPU 0, slice 1.5 ms (w 1024: virtual = real). 1 and 2 wake new at 0; 1 runs and at
+        # 100 us 2 takes the CPU, woken before 1 switched in (the tick's preemption): 1 gets a
+        # new deadline (100 us + 1.5 ms), set at 100 us of CPU time. 3 wakes and preempts 2,
+        # exits; 1 runs again. 4 wakes at 600 us, 1 having run 300 us in all (200 us since its
+        # deadline was set, short of 1.5 ms): where 4 preempts 1, 1 keeps the deadline 1.6 ms,
+        # also where the switch has no CPU time (its time on the CPU by timestamps says the
+        # same); where another task is switched in, or with the rule off (version 9), 1 gets a
+        # new one (300 us + 1.5 ms).
+        def run(nxt=4, runtime=300_000, keep=1):
+            x = Eevdf({"eevdf_slice_ns": 1_500_000, "eevdf_lag_limit_ns": 4_000_000,
+                       "eevdf_passed_over_max": 0, "eevdf_kernel_count": 1,
+                       "eevdf_keep_preempted_deadline": keep})
+            x.wakeup(1, 0, 0, True)
+            x.wakeup(2, 0, 0, True)
+            x.switch(0, 0, 0, None, 1)
+            x.switch(0, 100_000, 1, "R", 2, 100_000)
+            first = (x.ents[1].dl, x.ents[1].dl_run)
+            x.wakeup(3, 0, 300_000, True, 2, None)
+            x.switch(0, 300_000, 2, "R", 3, 200_000)
+            x.switch(0, 400_000, 3, "X", 1, 100_000)
+            x.wakeup(4, 0, 600_000, True, 1, 300_000)
+            x.switch(0, 600_000, 1, "R", nxt, runtime)
+            return first, x.ents[1].v, x.ents[1].dl
+        kept = ((1_600_000, 100_000), 300_000, 1_600_000)
+        renewed = ((1_600_000, 100_000), 300_000, 1_800_000)
+        self.assertEqual(run(), kept)
+        self.assertEqual(run(runtime=None), kept)
+        self.assertEqual(run(nxt=2), renewed)
+        self.assertEqual(run(keep=0), renewed)
 
 if __name__ == "__main__":
     unittest.main()

@@ -21,10 +21,13 @@ from model.encoding import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "data/small/traces"
-ENCODE_TRACES = ["stress_cpu-2cpu-rep1.parquet",       # few tasks, CPU bound
-                 "desktop_idle-2cpu-rep4.parquet",      # more waiting than slots, kernel threads
-                 "stress_fork-2cpu-rep1.parquet",       # exits: dead tasks leave the candidates
-                 "hackbench_socket-2cpu-rep1.parquet"]  # the kernel's charge, slice, RT tasks
+ENCODE_TRACES = [TRACES / "stress_cpu-2cpu-rep1.parquet",       # few tasks, CPU bound
+                 TRACES / "desktop_idle-2cpu-rep4.parquet",      # more waiting than slots, kthreads
+                 TRACES / "stress_fork-2cpu-rep1.parquet",       # exits leave the candidates
+                 TRACES / "hackbench_socket-2cpu-rep1.parquet",  # the kernel's charge, slice, RT
+                 # a perf import from another kernel: no CPU time in any record (the estimate's
+                 # clocks are the timestamps)
+                 ROOT / "data/host/perf/python_tests.parquet"]
 PARITY_TRACE = TRACES / "request_response-2cpu-rep1.parquet"
 FEATURE_TOL = 1e-6
 SCORE_TOL = 1e-5
@@ -84,18 +87,20 @@ class RustSide(unittest.TestCase):
                 self.assertLessEqual(diff, FEATURE_TOL, f"{what}: step {i} {key} differs by {diff}")
 
     def test_encode_round_trip(self):
-        for name in ENCODE_TRACES:
+        for trace in ENCODE_TRACES:
+            name = f"{trace.parent.name}-{trace.name}"
             py, rs = self.path(f"{name}.py.jsonl"), self.path(f"{name}.rs.jsonl")
-            run(sys.executable, "-m", "model", "encode", "--trace", TRACES / name, "--out", py)
-            run(self.bin, "encode", "--trace", TRACES / name, "--out", rs)
+            run(sys.executable, "-m", "model", "encode", "--trace", trace, "--out", py)
+            run(self.bin, "encode", "--trace", trace, "--out", rs)
             py_steps = jsonl(py)
             self.assertGreater(len(py_steps), 100, name)
             self.assert_same_steps(py_steps, jsonl(rs), name)
         # the constants can come from a model's metadata instead of the compiled-in spec
-        name = ENCODE_TRACES[0]
+        trace = ENCODE_TRACES[0]
         via_model = self.path("via_model.jsonl")
-        run(self.bin, "encode", "--trace", TRACES / name, "--out", via_model, "--model", self.onnx)
-        self.assert_same_steps(jsonl(self.path(f"{name}.rs.jsonl")), jsonl(via_model), "--model")
+        run(self.bin, "encode", "--trace", trace, "--out", via_model, "--model", self.onnx)
+        rs = self.path(f"{trace.parent.name}-{trace.name}.rs.jsonl")
+        self.assert_same_steps(jsonl(rs), jsonl(via_model), "--model")
 
     def test_stale_tasks_leave_alike(self):
         """A real trace with tasks woken and never seen again (as where events were lost or
@@ -187,7 +192,7 @@ class RustSide(unittest.TestCase):
         self.assertGreater(report["inference_us"]["p50"], 0)
 
     def refused(self, model, *expected):
-        r = run(self.bin, "eval", "--model", model, "--trace", TRACES / ENCODE_TRACES[0], check=False)
+        r = run(self.bin, "eval", "--model", model, "--trace", ENCODE_TRACES[0], check=False)
         self.assertNotEqual(r.returncode, 0, r.stdout)
         self.assertNotIn("panicked", r.stderr)
         for text in (str(model), *expected):
@@ -228,7 +233,7 @@ class RustSide(unittest.TestCase):
 
     def test_missing_runtime_library_is_explained(self):
         env = dict(os.environ, ORT_DYLIB_PATH="/nonexistent/libonnxruntime.so")
-        r = run(self.bin, "eval", "--model", self.onnx, "--trace", TRACES / ENCODE_TRACES[0],
+        r = run(self.bin, "eval", "--model", self.onnx, "--trace", ENCODE_TRACES[0],
                 check=False, env=env)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("ORT_DYLIB_PATH=/nonexistent/libonnxruntime.so", r.stderr)

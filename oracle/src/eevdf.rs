@@ -61,6 +61,14 @@ pub(crate) struct Entity {
     pub(crate) runtime: i64,
     /// Its virtual runtime when it last switched in.
     pub(crate) v_in: i64,
+    /// Its CPU time (the kernel's charge) when its deadline was last set (-1: unknown).
+    pub(crate) dl_run: i64,
+    /// dl - v then: the virtual time it could run before the kernel renews the deadline.
+    pub(crate) dl_left: i64,
+    /// Its time on a CPU by timestamps (the clock where the kernel's is unknown).
+    pub(crate) on_cpu: i64,
+    /// `on_cpu` when its deadline was last set.
+    pub(crate) dl_on_cpu: i64,
 }
 
 impl Default for Entity {
@@ -77,6 +85,10 @@ impl Default for Entity {
             rt: false,
             runtime: -1,
             v_in: 0,
+            dl_run: -1,
+            dl_left: 0,
+            on_cpu: 0,
+            dl_on_cpu: 0,
         }
     }
 }
@@ -96,6 +108,8 @@ struct Queue {
     curr: i32,
     /// When curr's run time was last charged (-1: never).
     last: i64,
+    /// The task last woken onto this CPU since curr switched in (0: none).
+    woken: i32,
 }
 
 impl Default for Queue {
@@ -108,6 +122,7 @@ impl Default for Queue {
             delayed: Vec::new(),
             curr: 0,
             last: -1,
+            woken: 0,
         }
     }
 }
@@ -136,6 +151,8 @@ struct Queues {
     passed_over_max: usize,
     /// Whether a switch's nr_running corrects the delayed sleepers (`Eevdf::drop_dequeued`).
     kernel_count: bool,
+    /// Whether a wakeup preemption keeps a deadline not used up (`Queues::keep_deadline`).
+    keep_preempted: bool,
     map: IntMap<u32, Queue>,
 }
 
@@ -146,6 +163,35 @@ impl Queues {
 
     fn vslice(&self, e: &Entity) -> i64 {
         (self.slice * 1024).div_euclid(e.w)
+    }
+
+    /// update_deadline(): one virtual slice after v; `run`, the task's CPU time now as the
+    /// kernel charged it (None: unknown), says when the kernel will renew it next.
+    fn renew(&self, e: &mut Entity, run: Option<i64>) {
+        e.dl = e.v + self.vslice(e);
+        e.dl_run = run.unwrap_or(-1);
+        e.dl_left = e.dl - e.v;
+        e.dl_on_cpu = e.on_cpu;
+    }
+
+    /// Whether the kernel, having charged the task `run` ns of CPU time in all (None:
+    /// unknown), still has its deadline where it last set it: the virtual time run since then
+    /// is short of what was left; run since then by the kernel's charges where both ends are
+    /// known, else by its time on the CPU by timestamps (model/eevdf.py: `slice_left`).
+    fn slice_left(e: &Entity, run: Option<i64>) -> bool {
+        let ran = match run {
+            Some(r) if e.dl_run >= 0 && r >= e.dl_run => r - e.dl_run,
+            _ => e.on_cpu - e.dl_on_cpu,
+        };
+        (ran * 1024).div_euclid(e.w) < e.dl_left
+    }
+
+    /// Whether prev (`e`), switched out runnable having run `run` ns in all, keeps its
+    /// deadline: `nxt` is the task last woken onto `c` since prev switched in (a wakeup
+    /// preemption) and prev's slice is not used up (model/eevdf.py: `keep_deadline`, with
+    /// what it measured).
+    fn keep_deadline(&mut self, c: u32, e: &Entity, nxt: i32, run: Option<i64>) -> bool {
+        self.keep_preempted && nxt != 0 && self.get(c).woken == nxt && Queues::slice_left(e, run)
     }
 
     fn lag_of(&self, e: &Entity, avg: i64) -> i64 {
@@ -215,6 +261,10 @@ impl Queues {
             let vs = self.vslice(e);
             e.dl = e.v + if initial { vs.div_euclid(2) } else { vs };
         }
+        // asleep since its last run: its CPU time then
+        e.dl_run = e.runtime;
+        e.dl_left = e.dl - e.v;
+        e.dl_on_cpu = e.on_cpu;
         e.seen = true;
         self.add(c, pid, e);
     }
@@ -316,13 +366,15 @@ pub struct Eevdf {
 }
 
 impl Eevdf {
-    /// `slice_ns`, `lag_limit_ns`, `passed_over_max` and `kernel_count` as in the spec
-    /// (eevdf_slice_ns, eevdf_lag_limit_ns, eevdf_passed_over_max, eevdf_kernel_count != 0).
+    /// `slice_ns`, `lag_limit_ns`, `passed_over_max`, `kernel_count` and `keep_preempted` as in
+    /// the spec (eevdf_slice_ns, eevdf_lag_limit_ns, eevdf_passed_over_max, eevdf_kernel_count
+    /// != 0, eevdf_keep_preempted_deadline != 0).
     pub fn new(
         slice_ns: i64,
         lag_limit_ns: i64,
         passed_over_max: usize,
         kernel_count: bool,
+        keep_preempted: bool,
     ) -> Eevdf {
         Eevdf {
             ents: IntMap::default(),
@@ -331,6 +383,7 @@ impl Eevdf {
                 lag_limit: lag_limit_ns,
                 passed_over_max,
                 kernel_count,
+                keep_preempted,
                 map: IntMap::default(),
             },
         }
@@ -384,12 +437,16 @@ impl Eevdf {
                 .filter(|e| e.cpu == Some(c) && !e.rt)
             {
                 let exact = if curr == Some(running) { Queues::exact_v(e, runtime) } else { None };
+                let run = exact.and(runtime).and_then(|r| i64::try_from(r).ok());
+                if last >= 0 && now > last {
+                    e.on_cpu += now - last;
+                }
                 let v = exact.or_else(|| (last >= 0 && now > last).then(|| e.v + ((now - last) * 1024).div_euclid(e.w)));
                 if let Some(v) = v {
                     self.qs.set_v(e, v);
                     if e.v >= e.dl {
                         // slice used up: a new deadline
-                        e.dl = e.v + self.qs.vslice(e);
+                        self.qs.renew(e, run);
                     }
                 }
             }
@@ -402,6 +459,7 @@ impl Eevdf {
     /// running on `c` then and its CPU time, when the trace has them.
     pub fn wakeup(&mut self, pid: i32, c: u32, now: i64, new: bool, curr: Option<i32>, curr_runtime: Option<u64>) {
         self.charge_known(c, now, curr, curr_runtime);
+        self.qs.get(c).woken = pid;
         let e = self.ents.entry(pid).or_default();
         let qs = &mut self.qs;
         if e.cpu == Some(c) && e.delayed {
@@ -497,6 +555,7 @@ impl Eevdf {
             }
         }
         self.charge(c, now);
+        let run = runtime.and_then(|r| i64::try_from(r).ok());
         if prev != 0 {
             if let Some(e) = self.ents.get_mut(&prev) {
                 if e.cpu == Some(c) && !e.rt {
@@ -504,7 +563,7 @@ impl Eevdf {
                         // the kernel's charge replaces the estimate's
                         self.qs.set_v(e, v);
                         if e.v >= e.dl {
-                            e.dl = e.v + self.qs.vslice(e);
+                            self.qs.renew(e, run);
                         }
                     }
                 }
@@ -512,7 +571,7 @@ impl Eevdf {
                     e.runtime = r;
                 }
             }
-            self.switch_out(c, prev, first);
+            self.switch_out(c, prev, first, nxt, run);
         }
         if let Some(n) = nr_running.filter(|_| self.qs.kernel_count) {
             self.drop_dequeued(c, nxt, n);
@@ -559,6 +618,7 @@ impl Eevdf {
         let q = self.qs.get(c);
         q.curr = nxt;
         q.last = now;
+        q.woken = 0;
     }
 
     /// What the kernel's count says: rq->nr_running counts every task on the run queue, the
@@ -640,7 +700,7 @@ impl Eevdf {
         }
     }
 
-    fn switch_out(&mut self, c: u32, prev: i32, first: Option<u8>) {
+    fn switch_out(&mut self, c: u32, prev: i32, first: Option<u8>, nxt: i32, run: Option<i64>) {
         let qs = &mut self.qs;
         if matches!(first, Some(b'X' | b'Z')) {
             if let Some(mut e) = self.ents.remove(&prev) {
@@ -669,7 +729,11 @@ impl Eevdf {
                 }
                 qs.place(c, prev, e, false);
             }
-            e.dl = e.v + qs.vslice(e); // switched out runnable: a new deadline (model/eevdf.py)
+            // switched out runnable: a new deadline, unless a wakeup preempted it before its
+            // slice was used up (model/eevdf.py, encoding version 10)
+            if !qs.keep_deadline(c, e, nxt, run) {
+                qs.renew(e, run);
+            }
         } else if e.cpu == Some(c) && !e.delayed {
             let q = qs.get(c);
             if e.v > q.avg() && !e.rt {

@@ -7,7 +7,7 @@ use super::eevdf::{Eevdf, Entity, View};
 const NEW: bool = true;
 
 fn estimate() -> Eevdf {
-    Eevdf::new(1_500_000, 4_000_000, 0, true)
+    Eevdf::new(1_500_000, 4_000_000, 0, true, true)
 }
 
 fn ent(x: &Eevdf, pid: i32) -> Entity {
@@ -221,7 +221,9 @@ fn the_kernels_charge_replaces_the_timestamps() {
     // its switch-in charges it (3000), and from now on its CPU time is known.
     x.switch(0, 3000, 1, Some(b'R'), 2, Some(2_500), None);
     assert_eq!((ent(&x, 1).v, ent(&x, 1).runtime), (3000, 2500));
-    assert_eq!(ent(&x, 1).dl, 3000 + 1_500_000, "preempted: a new deadline");
+    // Preempted by 2, woken since 1 switched in, 3000 ns into its first deadline (half a
+    // slice): it keeps that deadline.
+    assert_eq!(ent(&x, 1).dl, 750_000, "a wakeup preemption keeps the deadline");
     // 1 back in, past the average of 1 (3000) and 2 (2000): put at 2500
     x.switch(0, 4000, 2, Some(b'R'), 1, Some(900), None);
     // 1 runs 10_000 ns by the clock but the kernel charged it 4_000: v 2500 + 4000
@@ -319,7 +321,7 @@ fn a_picked_task_past_the_average_is_moved_to_it() {
 /// 1 runs on CPU 0 from 0, 2 wakes new at 0, 3 at 500 (each at the average, half a slice to its
 /// deadline); at 1000 1 is preempted (charged to 1000, a new deadline) and the kernel picks 3.
 fn three_picked_over_two(passed_over_max: usize) -> Eevdf {
-    let mut x = Eevdf::new(1_500_000, 4_000_000, passed_over_max, true);
+    let mut x = Eevdf::new(1_500_000, 4_000_000, passed_over_max, true, true);
     x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 0, NEW, None, None);
@@ -338,7 +340,8 @@ fn a_pick_splits_the_error_with_the_tasks_it_passed_over() {
     let x = three_picked_over_two(1);
     assert_eq!(pvd(&x, 2), (125, 750_125));
     assert_eq!(pvd(&x, 3), (124, 750_124));
-    assert_eq!(pvd(&x, 1), (1000, 1_501_000), "not eligible: not passed over");
+    // 1, preempted by 3 (woken since 1 switched in) 1000 ns into its slice, keeps its deadline
+    assert_eq!(pvd(&x, 1), (1000, 750_000), "not eligible: not passed over");
     assert_eq!(view(&x, 0, 1000).avg, 416);
     // Not allowed (the bound is 0): the estimate keeps its values.
     let x = three_picked_over_two(0);
@@ -349,7 +352,7 @@ fn a_pick_splits_the_error_with_the_tasks_it_passed_over() {
 /// woken on CPU 0 at 4000: (delayed, cpu, vlag, average) after the switch, (v, dl, average)
 /// after the wakeup.
 fn counted(nr_running: Option<u32>, kernel_count: bool) -> ((bool, Option<u32>, i64, i64), (i64, i64, i64)) {
-    let mut x = Eevdf::new(1_500_000, 4_000_000, 0, kernel_count);
+    let mut x = Eevdf::new(1_500_000, 4_000_000, 0, kernel_count, true);
     x.wakeup(1, 0, 0, NEW, None, None);
     x.switch(0, 0, 0, None, 1, None, None);
     x.wakeup(2, 0, 1000, NEW, None, None);
@@ -375,4 +378,38 @@ fn the_kernels_count_drops_a_delayed_sleeper_it_dequeued() {
     assert_eq!(counted(Some(1), true), dropped);
     assert_eq!(counted(Some(0), true), dropped, "2, just picked, is never dropped");
     assert_eq!(counted(Some(1), false), kept, "off where another scheduler ran");
+}
+
+/// 1 preempted on CPU 0 at 600 us by `nxt`, having run `runtime` ns in all: 1's (deadline,
+/// CPU time when it was set) after its first preemption, then its (v, deadline).
+fn preempted(nxt: i32, runtime: Option<u64>, keep: bool) -> ((i64, i64), i64, i64) {
+    let mut x = Eevdf::new(1_500_000, 4_000_000, 0, true, keep);
+    x.wakeup(1, 0, 0, NEW, None, None);
+    x.wakeup(2, 0, 0, NEW, None, None);
+    x.switch(0, 0, 0, None, 1, None, None);
+    x.switch(0, 100_000, 1, Some(b'R'), 2, Some(100_000), None);
+    let first = (ent(&x, 1).dl, ent(&x, 1).dl_run);
+    x.wakeup(3, 0, 300_000, NEW, Some(2), None);
+    x.switch(0, 300_000, 2, Some(b'R'), 3, Some(200_000), None);
+    x.switch(0, 400_000, 3, Some(b'X'), 1, Some(100_000), None);
+    x.wakeup(4, 0, 600_000, NEW, Some(1), Some(300_000));
+    x.switch(0, 600_000, 1, Some(b'R'), nxt, runtime, None);
+    let e = ent(&x, 1);
+    (first, e.v, e.dl)
+}
+
+#[test]
+fn a_wakeup_preemption_keeps_a_deadline_the_charges_say_is_not_used_up() {
+    // model/tests/test_eevdf.py has the same case. At 100 us 2, woken before 1 switched in,
+    // takes the CPU (the tick's preemption): 1 gets a new deadline (100 us + 1.5 ms), set at
+    // 100 us of CPU time. At 600 us 1 has run 300 us in all, 200 us since then: 4, woken at
+    // 600 us, preempts it and it keeps the deadline, also where the switch has no CPU time
+    // (its time on the CPU by timestamps says the same); another task switched in or the rule
+    // off (version 9) gives it a new one (300 us + 1.5 ms).
+    let kept = ((1_600_000, 100_000), 300_000, 1_600_000);
+    let renewed = ((1_600_000, 100_000), 300_000, 1_800_000);
+    assert_eq!(preempted(4, Some(300_000), true), kept);
+    assert_eq!(preempted(4, None, true), kept);
+    assert_eq!(preempted(2, Some(300_000), true), renewed);
+    assert_eq!(preempted(4, Some(300_000), false), renewed);
 }

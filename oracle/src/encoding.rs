@@ -301,6 +301,7 @@ impl Encoder {
                 spec.eevdf_lag_limit_ns,
                 spec.eevdf_passed_over_max,
                 spec.eevdf_kernel_count != 0,
+                spec.eevdf_keep_preempted_deadline != 0,
             ),
             view: View::default(),
             view_trusted: false,

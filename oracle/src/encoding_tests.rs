@@ -235,7 +235,9 @@ fn waiting_tasks_follow_the_eevdf_estimate_and_carry_its_features() {
     assert_eq!(k.c(s, 1, "eevdf_rank"), 0.0);
     assert_eq!(k.c(s, 2, "eevdf_eligible"), 0.0);
     assert_eq!(k.c(s, 2, "eevdf_lag"), clip(-4000.0 / slice));
-    assert_eq!(k.c(s, 2, "eevdf_deadline"), clip((1_510_000.0 - 6000.0) / slice));
+    // 2 keeps its deadline (a slice after its placement at v 0): preempted by 1, woken since
+    // 2 switched in, 10 us into its slice
+    assert_eq!(k.c(s, 2, "eevdf_deadline"), clip((1_500_000.0 - 6000.0) / slice));
     assert_eq!(k.c(s, 2, "eevdf_rank"), (1.0f64 / 3.0) as f32);
     let s = &steps[5];
     assert_eq!(pids(s), vec![0, 2, 1, -1], "1 sleeps: after the waiting 2");

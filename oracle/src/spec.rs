@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 /// The encoding algorithm this binary implements (`version` in encoding_spec.json).
-pub const ENCODING_VERSION: u32 = 9;
+pub const ENCODING_VERSION: u32 = 10;
 
 /// The spec compiled in, used when no model supplies one.
 pub const COMPILED_SPEC_JSON: &str = include_str!("../../model/encoding_spec.json");
@@ -43,6 +43,9 @@ pub struct Spec {
     /// A switch's nr_running drops the delayed sleepers the kernel no longer counts (1), or
     /// not (0: set by `for_trace` where another scheduler than the fair class ran).
     pub eevdf_kernel_count: u32,
+    /// A wakeup preemption keeps the preempted task's deadline while the kernel's charges say
+    /// its slice is not used up (1), or every preempted task gets a new one (0: version 9).
+    pub eevdf_keep_preempted_deadline: u32,
     /// The estimate is trusted on a CPU while at most `eevdf_trust_max_misses` of the last
     /// `eevdf_trust_window` (<= 32) tasks picked there were not eligible in it.
     pub eevdf_trust_window: u32,
