@@ -16,19 +16,23 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// The bundled model with its one-digit encoding version metadata changed to another digit
-/// (same length, so the protobuf framing stays valid), and that digit.
-fn wrong_spec_model() -> (PathBuf, char) {
+/// The bundled model with its encoding version metadata changed to another number of the same
+/// length (its last digit changed, so the protobuf framing stays valid), and that number.
+fn wrong_spec_model() -> (PathBuf, String) {
     let mut bytes = std::fs::read(bundled()).unwrap();
     let key = b"scx_oracle.encoding_version";
     let at = bytes.windows(key.len()).position(|w| w == key).expect("version key in the model");
-    // key bytes, then field 2 (tag 0x12), length 1, the value.
+    // key bytes, then field 2 (tag 0x12), a one-byte length, the value's digits.
     let v = at + key.len();
-    assert_eq!(&bytes[v..v + 2], b"\x12\x01", "a one-digit version value follows its key");
-    assert!(bytes[v + 2].is_ascii_digit());
-    let wrong = if bytes[v + 2] == b'9' { b'8' } else { b'9' };
-    bytes[v + 2] = wrong;
-    (scratch("wrong_spec.onnx", &bytes), wrong as char)
+    assert_eq!(bytes[v], 0x12, "the version value follows its key");
+    let n = usize::from(bytes[v + 1]);
+    assert!((1..128).contains(&n), "a short version value");
+    let digits = v + 2..v + 2 + n;
+    assert!(bytes[digits.clone()].iter().all(u8::is_ascii_digit));
+    let last = v + 1 + n;
+    bytes[last] = if bytes[last] == b'9' { b'8' } else { bytes[last] + 1 };
+    let wrong = String::from_utf8(bytes[digits].to_vec()).unwrap();
+    (scratch("wrong_spec.onnx", &bytes), wrong)
 }
 
 fn run(args: &[&str]) -> (i32, String) {
