@@ -213,7 +213,13 @@ class Eevdf:
         """update_deadline(): one virtual slice after v; `run`, the task's CPU time now as the
         kernel charged it (None: unknown), says when the kernel will renew it next."""
         e.dl = e.v + self.vslice(e)
-        e.dl_run, e.dl_left, e.dl_on_cpu = (-1 if run is None else run), e.dl - e.v, e.on_cpu
+        self.deadline_set(e, -1 if run is None else run)
+
+    @staticmethod
+    def deadline_set(e, run):
+        """e.dl was just set, the task having run `run` ns of CPU time as the kernel charged
+        it (-1: unknown): what slice_left() measures from."""
+        e.dl_run, e.dl_left, e.dl_on_cpu = run, e.dl - e.v, e.on_cpu
 
     def slice_left(self, e, run):
         """Whether the kernel, having charged the task `run` ns of CPU time in all (None:
@@ -280,8 +286,7 @@ class Eevdf:
             e.dl, e.rel = e.v + e.rel, -1
         else:
             e.dl = e.v + (self.vslice(e) // 2 if initial else self.vslice(e))
-        # asleep since its last run: its CPU time then
-        e.dl_run, e.dl_left, e.dl_on_cpu = e.runtime, e.dl - e.v, e.on_cpu
+        self.deadline_set(e, e.runtime)   # asleep since its last run: its CPU time then
         e.seen = True
         self.add(c, pid, e)
 

@@ -169,7 +169,13 @@ impl Queues {
     /// kernel charged it (None: unknown), says when the kernel will renew it next.
     fn renew(&self, e: &mut Entity, run: Option<i64>) {
         e.dl = e.v + self.vslice(e);
-        e.dl_run = run.unwrap_or(-1);
+        Queues::deadline_set(e, run.unwrap_or(-1));
+    }
+
+    /// `e.dl` was just set, the task having run `run` ns of CPU time as the kernel charged it
+    /// (-1: unknown): what `slice_left` measures from.
+    fn deadline_set(e: &mut Entity, run: i64) {
+        e.dl_run = run;
         e.dl_left = e.dl - e.v;
         e.dl_on_cpu = e.on_cpu;
     }
@@ -261,10 +267,7 @@ impl Queues {
             let vs = self.vslice(e);
             e.dl = e.v + if initial { vs.div_euclid(2) } else { vs };
         }
-        // asleep since its last run: its CPU time then
-        e.dl_run = e.runtime;
-        e.dl_left = e.dl - e.v;
-        e.dl_on_cpu = e.on_cpu;
+        Queues::deadline_set(e, e.runtime); // asleep since its last run: its CPU time then
         e.seen = true;
         self.add(c, pid, e);
     }
@@ -438,10 +441,11 @@ impl Eevdf {
             {
                 let exact = if curr == Some(running) { Queues::exact_v(e, runtime) } else { None };
                 let run = exact.and(runtime).and_then(|r| i64::try_from(r).ok());
-                if last >= 0 && now > last {
-                    e.on_cpu += now - last;
+                let elapsed = (last >= 0 && now > last).then(|| now - last);
+                if let Some(d) = elapsed {
+                    e.on_cpu += d;
                 }
-                let v = exact.or_else(|| (last >= 0 && now > last).then(|| e.v + ((now - last) * 1024).div_euclid(e.w)));
+                let v = exact.or_else(|| elapsed.map(|d| e.v + (d * 1024).div_euclid(e.w)));
                 if let Some(v) = v {
                     self.qs.set_v(e, v);
                     if e.v >= e.dl {
